@@ -51,7 +51,9 @@ export const enum Ev {
   /**
    * The attempt aborts and will be retried (or, for user aborts, not).
    * p0 = conflict kind (ConflictKind), p1 = object id (0 unknown), p2 = field index
-   * within the object (-1 unknown), p3 = victim site (the access that read/wrote
+   * within the object (-1 unknown; in the runtime's rings this word holds the slot
+   * offset from the object header, which the recorder rewrites to the field
+   * index), p3 = victim site (the access that read/wrote
    * the object; 0 unknown). Always followed by exactly one AbortCulprit record.
    */
   TxAbort = 3,
