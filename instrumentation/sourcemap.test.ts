@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { transformSync } from 'esbuild';
+import {
+  composeInsertionMappings,
+  decodeMappings,
+  decodeVLQ,
+  encodeMappings,
+  encodeVLQ,
+  extractInlineSourceMap,
+  inlineSourceMapComment,
+  lineStarts,
+  parseSourceMap,
+  SourceMap,
+} from './sourcemap.ts';
+
+describe('base64 VLQ', () => {
+  it('round-trips values', () => {
+    for (const v of [0, 1, -1, 15, 16, -16, 31, 32, 1000, -1000, 123456789, -123456789, 2 ** 30, -(2 ** 30)]) {
+      const s = encodeVLQ(v);
+      const st = [0];
+      expect(decodeVLQ(s, 0, st)).toBe(v);
+      expect(st[0]).toBe(s.length);
+    }
+  });
+  it('matches the spec examples', () => {
+    expect(encodeVLQ(0)).toBe('A');
+    expect(encodeVLQ(1)).toBe('C');
+    expect(encodeVLQ(-1)).toBe('D');
+    expect(encodeVLQ(16)).toBe('gB');
+  });
+  it('rejects bad characters', () => {
+    expect(() => decodeVLQ('!', 0, [0])).toThrow(/invalid base64/);
+  });
+});
+
+describe('mappings', () => {
+  it('round-trips a real esbuild map', () => {
+    const ts = 'interface Q { a: number }\nconst o: Q = { a: 1 };\nexport function f(x: Q) {\n  return x.a + o.a;\n}\n';
+    const r = transformSync(ts, { loader: 'ts', sourcemap: true, sourcefile: '/src/a.ts' });
+    const raw = JSON.parse(r.map);
+    const d = decodeMappings(raw.mappings);
+    expect(encodeMappings(d)).toBe(raw.mappings);
+  });
+  it('sorts unsorted segments within a line', () => {
+    const d = decodeMappings('KAAA,LAAC');
+    expect(Array.from(d.segs.subarray(0, 5))).toEqual([0, 0, 0, 1, -1]);
+    expect(d.segs[5]).toBe(5);
+  });
+  it('keeps 1-field segments and names', () => {
+    const d = decodeMappings('A,CAAAA;;E');
+    expect(d.lineStart.length).toBe(4);
+    expect(Array.from(d.segs.subarray(0, 10))).toEqual([0, -1, -1, -1, -1, 1, 0, 0, 0, 0]);
+    expect(encodeMappings(d)).toBe('A,CAAAA;;E');
+  });
+});
+
+describe('SourceMap', () => {
+  const ts = [
+    'type Id = number;',
+    'export class Account {',
+    '  balance: number = 0;',
+    '  deposit(amount: Id): void {',
+    '    this.balance += amount;',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+
+  it('maps esbuild output back to TypeScript (line 1-based, column 0-based)', () => {
+    const r = transformSync(ts, { loader: 'ts', sourcemap: true, sourcefile: '/src/account.ts' });
+    const m = new SourceMap(r.map, 'file:///src/account.js');
+    const lines = r.code.split('\n');
+    const gl = lines.findIndex((l) => l.includes('this.balance +='));
+    const col = lines[gl].indexOf('this.balance');
+    const p = m.originalPositionFor(gl + 1, col);
+    expect(p.source).toBe('file:///src/account.ts');
+    expect(p.line).toBe(5);
+    expect(p.column).toBe(4);
+    expect(m.sourceContent(0)).toBe(ts);
+  });
+
+  it('returns no source before the first segment of a line and past the last line', () => {
+    const m = new SourceMap({ version: 3, sources: ['a.js'], names: [], mappings: 'EAAA' });
+    expect(m.originalPositionFor(1, 0).source).toBeNull();
+    expect(m.originalPositionFor(1, 2).line).toBe(1);
+    expect(m.originalPositionFor(1, 100).column).toBe(0);
+    expect(m.originalPositionFor(7, 0).source).toBeNull();
+  });
+
+  it('applies sourceRoot and resolves against the map URL', () => {
+    const m = new SourceMap({ version: 3, sourceRoot: 'src', sources: ['x.ts'], names: [], mappings: 'AAAA' }, 'file:///app/dist/x.js');
+    expect(m.resolvedSources[0]).toBe('file:///app/dist/src/x.ts');
+  });
+
+  it('reads inline maps (base64 and percent-encoded) and ignores other comments', () => {
+    const map = { version: 3, sources: ['s.ts'], names: [], mappings: 'AAAA' };
+    const code = `let a = 1;\n${inlineSourceMapComment(map)}\n`;
+    expect(extractInlineSourceMap(code)?.map.sources).toEqual(['s.ts']);
+    const pct = `x;\n//# sourceMappingURL=data:application/json,${encodeURIComponent(JSON.stringify(map))}`;
+    expect(extractInlineSourceMap(pct)?.map.mappings).toBe('AAAA');
+    expect(extractInlineSourceMap('x;\n//# sourceMappingURL=x.js.map\n')).toBeUndefined();
+    // the last comment wins
+    const two = `${inlineSourceMapComment({ ...map, sources: ['old.ts'] })}\nlet b;\n${inlineSourceMapComment(map)}`;
+    expect(extractInlineSourceMap(two)?.map.sources).toEqual(['s.ts']);
+  });
+
+  it('flattens index maps', () => {
+    const raw = parseSourceMap({
+      version: 3,
+      sections: [
+        { offset: { line: 0, column: 0 }, map: { version: 3, sources: ['a.js'], names: [], mappings: 'AAAA' } },
+        { offset: { line: 1, column: 4 }, map: { version: 3, sources: ['b.js'], names: [], mappings: 'AACA' } },
+      ],
+    } as never);
+    const m = new SourceMap(raw);
+    expect(m.originalPositionFor(2, 4)).toMatchObject({ source: 'b.js', line: 2, column: 0 });
+    expect(m.originalPositionFor(1, 0)).toMatchObject({ source: 'a.js', line: 1, column: 0 });
+  });
+
+  it('rejects what is not a v3 map', () => {
+    expect(() => parseSourceMap('{"version":2}')).toThrow(/version/);
+    expect(() => parseSourceMap('[]')).toThrow();
+  });
+});
+
+describe('lineStarts', () => {
+  it('counts ECMAScript line terminators like V8', () => {
+    expect(Array.from(lineStarts('a\nb\r\nc\rd\u2028e'))).toEqual([0, 2, 5, 7, 9]);
+  });
+});
+
+describe('composeInsertionMappings', () => {
+  it('identity: shifts columns after insertions and maps inserted text to its offset', () => {
+    // "ab.c" with 3 chars inserted before "ab" and 1 after it
+    const code = 'ab.c\nxy';
+    const out = composeInsertionMappings(lineStarts(code), [{ offset: 0, length: 3 }, { offset: 2, length: 1 }], null, [3]);
+    const m = new SourceMap({ version: 3, sources: ['s'], names: [], mappings: encodeMappings(out) });
+    expect(m.originalPositionFor(1, 0).column).toBe(0); // inserted text -> "a"
+    expect(m.originalPositionFor(1, 3).column).toBe(0); // "a"
+    expect(m.originalPositionFor(1, 5).column).toBe(2); // inserted ")" -> "."
+    expect(m.originalPositionFor(1, 7).column).toBe(3); // "c" (anchor)
+    expect(m.originalPositionFor(2, 1)).toMatchObject({ line: 2, column: 0 });
+  });
+
+  it('composed: output positions map through the input map', () => {
+    const ts = 'const o: { p: number } = { p: 1 };\nexport const v: number = o.p;\n';
+    const r = transformSync(ts, { loader: 'ts', sourcemap: true, sourcefile: 'o.ts' });
+    const base = new SourceMap(r.map);
+    const starts = lineStarts(r.code);
+    const at = r.code.indexOf('o.p');
+    const out = composeInsertionMappings(starts, [{ offset: at, length: 10 }, { offset: at + 1, length: 1 }], base);
+    const m = new SourceMap({ ...JSON.parse(r.map), mappings: encodeMappings(out) });
+    const line = r.code.slice(0, at).split('\n').length;
+    const col = at - starts[line - 1];
+    // the inserted text and the object map to `o` in the TypeScript source
+    expect(m.originalPositionFor(line, col)).toMatchObject({ line: 2, column: 25 });
+    expect(m.originalPositionFor(line, col + 10)).toMatchObject({ line: 2, column: 25 });
+    // an unedited line is unchanged
+    expect(m.originalPositionFor(1, 0)).toMatchObject(base.originalPositionFor(1, 0));
+  });
+
+  it('mapTo sends the text after an insertion to another offset', () => {
+    const code = 'f(x)';
+    const out = composeInsertionMappings(lineStarts(code), [{ offset: 0, length: 2 }, { offset: 1, length: 1, mapTo: 0 }], null);
+    const m = new SourceMap({ version: 3, sources: ['s'], names: [], mappings: encodeMappings(out) });
+    expect(m.originalPositionFor(1, 4).column).toBe(0); // "(" reported by V8 for (s,f)(x) -> f
+  });
+});

@@ -1,0 +1,370 @@
+import { describe, expect, it } from 'vitest';
+import { instrument, PROLOGUE, type InstrumentOptions } from './transform.ts';
+import { SITE_STRIDE, siteRegistry, type ModuleSites } from '../runtime/sites.ts';
+import { SourceMap } from './sourcemap.ts';
+
+/** The user-code part of the output, with `__stm$c[0]=__stm$b+K` shown as `SK` and `__stm$t` as `T`. */
+function core(code: string, opts?: InstrumentOptions): string {
+  const r = instrument(code, 'file:///t/x.js', opts);
+  if (r.skipped === 'no sites') return code;
+  if (r.skipped) return `<skipped: ${r.skipped}>`;
+  const user = r.code.slice(0, r.code.lastIndexOf('\nfunction __stm$m'));
+  return user.replace(PROLOGUE, '').replace(/__stm\$c\[0\]=__stm\$b\+(\d+)/g, 'S$1').replace(/__stm\$t/g, 'T');
+}
+
+function siteList(s: ModuleSites): Array<{ line: number; column: number; fn: string; text: string; file: string }> {
+  const out = [];
+  for (let i = 0; i < s.sites.length; i += SITE_STRIDE) {
+    const [src, line, column, fn, text] = s.sites.slice(i, i + SITE_STRIDE);
+    out.push({ file: s.sources[src], line, column, fn: s.names[fn], text: s.names[text] });
+  }
+  return out;
+}
+
+describe('golden: member accesses', () => {
+  it.each([
+    ['o.p', '(S0,o).p'],
+    ['o.p.q', '(T=(S1,o).p,S0,T).q'],
+    ['this.x', '(S0,this).x'],
+    ['(a, b).p', '(S0,(a, b)).p'],
+    ['f().p', '(T=(S1,f)(),S0,T).p'],
+    ["'a.b'.length", "(S0,'a.b').length"],
+    ['`${o.p}.x`', '`${(S0,o).p}.x`'],
+    ['x = o.p // a.b\n/* c.d */ "e.f"', 'x = (S0,o).p // a.b\n/* c.d */ "e.f"'],
+    ['o[k]', 'o[k]'],
+    ['new a.B()', 'new (S0,a).B()'],
+    ['new a.B', 'new (S0,a).B'],
+    ['new a.b.C(1)', 'new (T=(S1,a).b,S0,T).C(1)'],
+    ['class A extends o.B {}', 'class A extends (S0,o).B {}'],
+    ['o.tag`x${1}`', '(S0,o).tag`x${1}`'],
+    ['delete o.p', 'delete (S0,o).p'],
+    ['o.p++', '(S0,o).p++'],
+    ['--o.p', '--(S0,o).p'],
+    ['typeof o.p', 'typeof (S0,o).p'],
+  ])('%s', (input, expected) => {
+    expect(core(input)).toBe(expected);
+  });
+});
+
+describe('golden: optional chains (only the head and links before the first ?. are wrapped)', () => {
+  it.each([
+    ['a?.b', '(S0,a)?.b'],
+    ['a?.b.c', '(S0,a)?.b.c'],
+    ['a?.b.c.d', '(S0,a)?.b.c.d'],
+    ['a.b?.c.d', '(T=(S1,a).b,S0,T)?.c.d'],
+    ['a?.b()', '(S0,a)?.b()'],
+    ['a?.b.m(x)', '(S1,a)?.b.m((T=x,S0,T))'],
+    ['a.m?.()', '(S0,a).m?.()'],
+    ['f?.(x)', '(S0,f)?.(x)'],
+    ['(a?.b).c', '(T=((S1,a)?.b),S0,T).c'],
+  ])('%s', (input, expected) => {
+    expect(core(input)).toBe(expected);
+  });
+});
+
+describe('golden: calls', () => {
+  it.each([
+    ['f(x)', '(S0,f)(x)'],
+    ['atomic(() => { o.p = 1 })', '(S0,atomic)(() => { (S1,o).p = 1 })'],
+    ['f(g(x))', 'f((T=(S1,g)(x),S0,T))'],
+    ['f(a, ...o.list)', 'f(a, ...(T=(S1,o).list,S0,T))'],
+    ['o.m(1, x)', '(S0,o).m(1, x)'],
+    ['o.m(g())', 'o.m((T=(S1,g)(),S0,T))'],
+    ['arr.set(i, arr.get(i) + 1)', 'arr.set(i, (T=(S1,arr).get(i) + 1,S0,T))'],
+    ['eval("x")', 'eval("x")'],
+    ['require("x")', 'require("x")'],
+    ['Math.max(o.p, 1)', 'Math.max((S0,o).p, 1)'],
+    ['console.log(x)', 'console.log(x)'],
+    ['JSON.stringify(o)', 'JSON.stringify(o)'],
+    ['with (o) f(x)', 'with (o) f(x)'],
+    ['(f)(x)', '(f)(x)'],
+  ])('%s', (input, expected) => {
+    expect(core(input, { sourceType: 'script' })).toBe(expected);
+  });
+});
+
+describe('golden: assignments and patterns', () => {
+  it.each([
+    ['o.p = 1', '(S0,o).p = 1'],
+    ['o.p = v', '(S0,o).p = v'],
+    ['o.p = f()', 'o.p = (T=(S1,f)(),S0,T)'],
+    ['o.p += a.b', '(S0,o).p += (T=(S1,a).b,S0,T)'],
+    ['o.p ??= 1', '(S0,o).p ??= 1'],
+    ['o.p ||= g()', '(S0,o).p ||= (T=(S1,g)(),S0,T)'],
+    ['[o.p, q.r] = arr', '[(S0,o).p, (S1,q).r] = arr'],
+    ['({ a: o.p, b: q.r = 1 } = x)', '({ a: (S0,o).p, b: (S1,q).r = 1 } = x)'],
+    ['for (o.p of xs);', 'for ((S0,o).p of xs);'],
+    ['const { a = o.p } = x', 'const { a = (S0,o).p } = x'],
+  ])('%s', (input, expected) => {
+    expect(core(input)).toBe(expected);
+  });
+});
+
+describe('golden: exclusions', () => {
+  it.each([
+    ['import.meta.url', 'import.meta.url'],
+    ['class A extends B { m() { return super.x } }', 'class A extends B { m() { return super.x } }'],
+    ['function F() { return new.target.name }', 'function F() { return new.target.name }'],
+    ['class A { #x = 1; m() { return this.#x } }', 'class A { #x = 1; m() { return this.#x } }'],
+    ['process.env.X', 'process.env.X'],
+    ['Math.PI.toFixed(2)', 'Math.PI.toFixed(2)'],
+    ['globalThis.x', 'globalThis.x'],
+    ['exports.a = 1; module.exports.b = 2', 'exports.a = 1; module.exports.b = 2'],
+  ])('%s', (input, expected) => {
+    expect(core(input)).toBe(expected);
+  });
+});
+
+describe('golden: classes, getters, setters, fields', () => {
+  it('instruments bodies, initialisers and computed keys', () => {
+    const src = [
+      'class A {',
+      '  static s = o.p;',
+      '  f = this.x;',
+      '  [k.name]() {}',
+      '  get v() { return this._v }',
+      '  set v(x) { this._v = x }',
+      '}',
+      'const obj = { get g() { return this.h }, [k.c]: q.r };',
+    ].join('\n');
+    expect(core(src)).toBe(
+      [
+        'class A {',
+        '  static s = (S0,o).p;',
+        '  f = (S1,this).x;',
+        '  [(S2,k).name]() {}',
+        '  get v() { return (S3,this)._v }',
+        '  set v(x) { (S4,this)._v = x }',
+        '}',
+        'const obj = { get g() { return (S5,this).h }, [(S6,k).c]: (S7,q).r };',
+      ].join('\n'),
+    );
+  });
+});
+
+describe('golden: layout', () => {
+  it('guards statements that now start with ( against ASI', () => {
+    expect(core('let x = y\no.p = 1\nz()\n')).toBe('let x = y\n;(S0,o).p = 1\n;(S1,z)()\n');
+    expect(core('let x = y;\no.p = 1\n')).toBe('let x = y;\n(S0,o).p = 1\n');
+    expect(core('function f() {}\no.p = 1\n')).toBe('function f() {}\n(S0,o).p = 1\n');
+    expect(core('if (a) o.p = 1\nelse q.r = 2\n')).toBe('if (a) (S0,o).p = 1\nelse (S1,q).r = 2\n');
+    expect(core('x = {};\n(o).p = 1')).toBe('x = {};\n(S0,(o)).p = 1');
+    expect(core('x = y\n(o).p = 1')).toBe('x = (T=(S1,y)\n(o),S0,T).p = 1'); // already one statement
+  });
+
+  it('puts the prologue after the hashbang and directives, on their lines', () => {
+    const r = instrument('#!/usr/bin/env node\n"use strict"\no.p\n', 'file:///t/x.js', { sourceType: 'script' });
+    const lines = r.code.split('\n');
+    expect(lines[0]).toBe('#!/usr/bin/env node');
+    expect(lines[1]).toBe('"use strict"');
+    expect(lines[2].startsWith(PROLOGUE + ';')).toBe(true); // guard after the directive
+  });
+
+  it('never adds lines inside user code and keeps untouched lines byte-identical', () => {
+    const src = 'const a = 1;\n\nfunction f(o) {\n  // o.p here\n  return o.p;\n}\nexport { f };\n';
+    const r = instrument(src, 'file:///t/x.js');
+    const inLines = src.split('\n');
+    const outLines = r.code.split('\n');
+    for (let i = 1; i < inLines.length; i++) if (!inLines[i].includes('return')) expect(outLines[i]).toBe(inLines[i]);
+    expect(outLines[4]).toBe('  return (__stm$c[0]=__stm$b+0,o).p;');
+    expect(outLines.length).toBe(inLines.length + 1);
+  });
+
+  it('is idempotent and skips what it cannot parse or has no sites', () => {
+    const once = instrument('o.p', 'file:///t/x.js');
+    expect(instrument(once.code, 'file:///t/x.js').skipped).toMatch(/already instrumented/);
+    expect(instrument('let x = <div/>;', 'file:///t/x.js').skipped).toMatch(/parse error/);
+    expect(instrument('let x = 1;', 'file:///t/x.js').skipped).toBe('no sites');
+  });
+
+  it('replaces the input sourceMappingURL comment with its own when asked', () => {
+    const r = instrument('o.p\n//# sourceMappingURL=x.js.map\n', 'file:///nonexistent/x.js', { inlineMap: true });
+    expect(r.code).not.toContain('x.js.map');
+    expect(r.code.trimEnd().split('\n').pop()).toMatch(/^\/\/# sourceMappingURL=data:application\/json;charset=utf-8;base64,/);
+  });
+});
+
+// ---- semantics ------------------------------------------------------------------------
+
+/**
+ * Runs `body` (a function body ending in `return`) as written and instrumented,
+ * with a `spy` helper wrapping objects in proxies that log every property
+ * get/set/delete along with the current site id.
+ */
+function both(body: string): { plain: unknown; inst: unknown; log: Array<[string, string, number]>; sites: ModuleSites } {
+  const reg = siteRegistry();
+  const exec = (code: string, log: Array<[string, string, number]>) => {
+    // proxies log property reads (not method fetches) and writes; probe methods
+    // stand for uninstrumented runtime code and log the site current when called
+    const spy = (target: object) =>
+      new Proxy(target, {
+        get(t, k, r) {
+          const v = Reflect.get(t, k, r);
+          if (typeof k === 'string' && typeof v !== 'function') log.push(['get', k, reg.cell[0]]);
+          return v;
+        },
+        set(t, k, v, r) {
+          if (typeof k === 'string') log.push(['set', k, reg.cell[0]]);
+          return Reflect.set(t, k, v, r);
+        },
+      });
+    const probe = {
+      read(x: unknown) {
+        log.push(['call', 'read', reg.cell[0]]);
+        return x;
+      },
+      write(...args: unknown[]) {
+        log.push(['call', 'write', reg.cell[0]]);
+        return args.length;
+      },
+    };
+    return new Function('spy', 'probe', code)(spy, probe);
+  };
+  const url = `file:///t/sem${Math.random().toString(36).slice(2)}.js`;
+  const r = instrument(body, url, { sourceType: 'script' });
+  expect(r.skipped).toBeUndefined();
+  const plain = exec(body, []);
+  const log: Array<[string, string, number]> = [];
+  const inst = exec(r.code, log);
+  return { plain, inst, log, sites: reg.module(url)! };
+}
+
+/** Every logged access happened while the cell named a site whose source column is that property. */
+function expectAttributed(body: string, res: ReturnType<typeof both>): void {
+  const reg = siteRegistry();
+  const lines = body.split('\n');
+  expect(res.log.length).toBeGreaterThan(0);
+  for (const [op, key, id] of res.log) {
+    const s = reg.site(id);
+    expect(s, `${op} ${key}: site ${id}`).toBeDefined();
+    const at = lines[s!.line - 1].slice(s!.column - 1);
+    expect(at.startsWith(key), `${op} ${key} attributed to "${at}"`).toBe(true);
+  }
+}
+
+describe('semantics: instrumented code computes the same', () => {
+  it.each([
+    ['this binding of method calls', 'const o = { v: 1, m() { return this.v } }; return o.m() + o["m"]();'],
+    ['this binding through chains', 'const o = { i: { v: 2, m() { return this.v } } }; return o.i.m();'],
+    ['optional chain short-circuits', 'const a = null; const b = { c: null }; return [a?.b.c.d, a?.b(), b.c?.d.e, b.c?.(), a?.[0]];'],
+    ['errors stay errors', 'const a = {}; try { a.b.c } catch (e) { return e.constructor.name + ":" + e.message }'],
+    ['assignment values', 'const o = {}; const x = (o.p = 5); const y = (o.q = o.p + 1); return [x, y, o.p, o.q];'],
+    ['compound and logical assignment', 'let n = 0; const f = () => ++n; const o = { a: 1, b: 0 }; o.a ||= f(); o.b ||= f(); o.a += f(); o.c ??= 7; return [o, n];'],
+    ['update, delete, in, typeof', 'const o = { p: 1, q: 2 }; o.p++; --o.p; delete o.q; return [o.p, "q" in o, typeof o.p, typeof o.zz];'],
+    ['destructuring targets', 'const o = {}, arr = [1, 2]; [o.a, o.b] = arr; ({ x: o.c, y: o.d = 4 } = { x: 3 }); for (o.e of [5, 6]); return o;'],
+    ['new with member callee', 'const ns = { B: class { constructor(x) { this.x = x } } }; return [new ns.B(1).x, new ns.B().x];'],
+    ['tagged templates keep this', 'const o = { s: "!", tag(q, v) { return q[0] + v + this.s } }; return o.tag`a${1}`;'],
+    ['getters and setters run once each', 'let g = 0, s = 0; const o = { get v() { g++; return 1 }, set v(x) { s++ } }; o.v; o.v = 2; o.v += 1; return [g, s];'],
+    ['evaluation order of arguments', 'const log = []; const o = { m(...a) { log.push("m" + a.join()); return this } }; const t = (x) => { log.push(x); return x }; o.m(t(1), t(2)).m(t(3)); return log;'],
+    ['generators across yield', 'function* g(o) { const x = (yield o.a).b; return x + o.c; } const it = g({ a: 1, c: 2 }); it.next(); return it.next({ b: 40 });'],
+    ['classes with fields, statics, private', 'class A { static s = 1; #p = 2; f = this.#p + A.s; get v() { return this.f } } return new A().v;'],
+    ['ASI-sensitive layout', 'let o = { p: 0 }\nlet x = 1\no.p = x\nlet f = () => o\nf().p++\nreturn o.p'],
+    ['eval stays direct', 'const o = { v: 1 }; const local = 42; return eval("local") + o.v;'],
+    ['async functions', 'const o = { async m() { return (await Promise.resolve(this)).v }, v: 3 }; return o.m();'],
+  ])('%s', async (_name, body) => {
+    const { plain, inst } = both(body);
+    expect(await inst).toEqual(await plain);
+  });
+});
+
+describe('semantics: every access carries its own site', () => {
+  it.each([
+    ['gets', 'const o = spy({ a: 1, b: { c: 2 } });\nconst x = o.a + o.b.c;\nreturn x;'],
+    ['sets after the value is computed', 'const o = spy({ a: 1 });\nconst q = spy({ b: 2 });\no.a = q.b + 1;\nreturn o.a;'],
+    ['compound assignment', 'const o = spy({ a: 1 });\nconst q = spy({ b: 2 });\no.a += q.b;\nreturn o.a;'],
+    [
+      'method bodies run after their arguments',
+      'const q = spy({ b: 2, c: 3 });\nreturn probe.read(q.b) + probe.write(1, q.c, probe.read(q.b));',
+    ],
+    ['calls of plain functions', 'const read = probe.read;\nconst q = spy({ b: 2 });\nreturn read(q.b) + read(1);'],
+    ['chains', 'const o = spy({ a: spy({ b: spy({ c: 1 }) }) });\nreturn o.a.b.c;'],
+    ['multi-line', 'const o = spy({ a: 1 });\nconst q = spy({ b: 2 });\no.a =\n  q.b *\n  2;\nreturn o.a;'],
+  ])('%s', (_name, body) => {
+    const res = both(body);
+    expect(res.inst).toEqual(res.plain);
+    expectAttributed(body, res);
+  });
+});
+
+describe('site table', () => {
+  it('names functions, lines, columns and text', () => {
+    const src = [
+      'export function transfer(from, to, amount) {', // 1
+      '  atomic(() => {', // 2
+      '    from.balance -= amount;', // 3
+      '  });', // 4
+      '}', // 5
+      'class Bank {', // 6
+      '  move(x) { return this.accounts; }', // 7
+      '  static make = () => Bank.x;', // 8
+      '}', // 9
+      'const helper = function () { return a.b; };', // 10
+      'const arrow = () => c.d;', // 11
+      'obj.run = function () { return e.f; };', // 12
+      'e.g;', // 13
+    ].join('\n');
+    const r = instrument(src, 'file:///proj/src/bank.js');
+    const s = siteList(r.sites);
+    expect(s).toEqual([
+      { file: '/proj/src/bank.js', line: 2, column: 3, fn: 'transfer', text: 'atomic(() => {' },
+      { file: '/proj/src/bank.js', line: 3, column: 10, fn: 'transfer/<atomic callback>', text: 'from.balance -= amount;' },
+      { file: '/proj/src/bank.js', line: 7, column: 25, fn: 'Bank.move', text: 'move(x) { return this.accounts; }' },
+      { file: '/proj/src/bank.js', line: 8, column: 28, fn: 'Bank.make', text: 'static make = () => Bank.x;' },
+      { file: '/proj/src/bank.js', line: 10, column: 39, fn: 'helper', text: 'const helper = function () { return a.b; };' },
+      { file: '/proj/src/bank.js', line: 11, column: 23, fn: 'arrow', text: 'const arrow = () => c.d;' },
+      { file: '/proj/src/bank.js', line: 12, column: 5, fn: '<top-level>', text: 'obj.run = function () { return e.f; };' },
+      { file: '/proj/src/bank.js', line: 12, column: 34, fn: 'obj.run', text: 'obj.run = function () { return e.f; };' },
+      { file: '/proj/src/bank.js', line: 13, column: 3, fn: '<top-level>', text: 'e.g;' },
+    ]);
+  });
+
+  it('registers with the thread registry when the code runs', () => {
+    const url = 'file:///t/registered.js';
+    const r = instrument('const o = { p: 1 };\nreturn o.p;', url, { sourceType: 'script' });
+    const reg = siteRegistry();
+    const before = reg.count;
+    expect(new Function(r.code)()).toBe(1);
+    expect(reg.module(url)?.sites).toEqual(r.sites.sites);
+    expect(reg.count).toBe(before + 1);
+    expect(reg.site(before)).toMatchObject({ file: '/t/registered.js', line: 2, column: 10, text: 'return o.p;' });
+    expect(typeof reg.module(url)?.map).toBe('string');
+  });
+
+  it('runs without a registry (throwaway cell)', () => {
+    const key = Symbol.for('stmscope.sites');
+    const g = globalThis as Record<symbol, unknown>;
+    const saved = g[key];
+    delete g[key];
+    try {
+      const r = instrument('const o = { p: 1 };\nreturn o.p;', 'file:///t/noreg.js', { sourceType: 'script' });
+      expect(new Function(r.code)()).toBe(1);
+    } finally {
+      g[key] = saved;
+    }
+  });
+
+  it('survives calls before the module body ran (import cycles)', () => {
+    // hoisted functions may run before the prologue: simulate by removing it
+    const r = instrument('function early() { const o = { p: 1 }; return o.p + g(); }\nfunction g() { return 1 }\nreturn early();', 'file:///t/cycle.js', {
+      sourceType: 'script',
+    });
+    const before = r.code.replace(PROLOGUE, '');
+    expect(before).not.toContain('__stm$r');
+    expect(new Function(before)()).toBe(2);
+  });
+});
+
+describe('output source map', () => {
+  it('maps instrumented positions back to the original (identity input)', () => {
+    const src = 'const o = { p: { q: 1 } };\nfunction f() { return o.p.q; }\nf();\n';
+    const r = instrument(src, 'file:///t/m.js');
+    const m = new SourceMap(r.map!);
+    const out = r.code.split('\n');
+    const col = out[1].indexOf('.q') + 1;
+    expect(m.originalPositionFor(2, col)).toMatchObject({ source: 'file:///t/m.js', line: 2, column: src.split('\n')[1].indexOf('.q') + 1 });
+    const callCol = out[2].indexOf('f)') ;
+    expect(m.originalPositionFor(3, callCol).column).toBe(0);
+    // `(s,f)()` is reported by V8 at its "(": maps to f
+    expect(m.originalPositionFor(3, out[2].indexOf(')(') + 1).column).toBe(0);
+  });
+});
