@@ -14,6 +14,24 @@ describe('crc32', () => {
     expect(crc32(ascii('The quick brown fox jumps over the lazy dog'))).toBe(0x414fa339);
   });
 
+  it('matches a bitwise reference on unaligned buffers of every length', () => {
+    const ref = (b: Uint8Array) => {
+      let c = ~0;
+      for (const x of b) {
+        c ^= x;
+        for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      }
+      return ~c >>> 0;
+    };
+    const data = new Uint8Array(300).map((_, i) => (i * 131 + 7) & 0xff);
+    for (let off = 0; off < 5; off++) {
+      for (const len of [0, 1, 15, 16, 17, 63, 64, 65, 100, 250]) {
+        const v = data.subarray(off, off + len);
+        expect(crc32(v)).toBe(ref(v));
+      }
+    }
+  });
+
   it('continues across arbitrary splits and sub-ranges', () => {
     const data = new Uint8Array(1000);
     for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;

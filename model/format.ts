@@ -595,17 +595,17 @@ export class RecordingDecoder {
    */
   feed(bytes: Uint8Array): void {
     this.bytesFed += bytes.length;
-    if (this.state === St.Stopped) {
+    if (this.halted()) {
       if (this.problem) this.problem.unreadBytes += bytes.length;
       return;
     }
     let pos = 0;
     const len = bytes.length;
-    while (pos < len && this.state !== St.Stopped) {
+    while (pos < len && !this.halted()) {
       if (this.bufLen === 0) {
         // Fast path: decode whole units straight from the caller's bytes.
         const unit = this.unitSize(bytes, pos, len - pos);
-        if (this.state === St.Stopped) break;
+        if (this.halted()) break;
         if (unit > 0 && len - pos >= unit) {
           this.process(bytes, pos, unit);
           pos += unit;
@@ -616,7 +616,7 @@ export class RecordingDecoder {
         break;
       }
       const unit = this.unitSize(this.buf, 0, this.bufLen);
-      if (this.state === St.Stopped) break;
+      if (this.halted()) break;
       if (unit < 0) {
         // Not enough bytes to know the unit size yet: top up to the fixed prefix.
         const want = this.state === St.Header ? FILE_PREFIX_BYTES : CHUNK_HEADER_BYTES;
@@ -633,7 +633,7 @@ export class RecordingDecoder {
         this.process(this.buf, 0, unit);
       }
     }
-    if (this.state === St.Stopped && this.problem) this.problem.unreadBytes += len - pos;
+    if (this.halted() && this.problem) this.problem.unreadBytes += len - pos;
   }
 
   /**
@@ -848,6 +848,11 @@ export class RecordingDecoder {
     this.norm = new Normalizer(desc);
     this.state = St.Chunks;
     this.sink.header?.(desc);
+  }
+
+  /** A method, not a field comparison: TS would narrow `state` across calls that change it. */
+  private halted(): boolean {
+    return this.state === St.Stopped;
   }
 
   private stop(kind: DecodeProblem['kind'], offset: number, unread: number, message: string): void {

@@ -304,6 +304,16 @@ export class RecordingBuilder {
     return this;
   }
 
+  /** Defines `site` on `worker` now (if not yet) and returns its id there: for hand-written records. */
+  siteIdOn(worker: number, site: SiteRef): number {
+    return this.siteId(worker, site);
+  }
+
+  /** Interns `s` in `worker`'s string space now (if not yet) and returns its id. */
+  stringIdOn(worker: number, s: string): number {
+    return this.str(worker, s);
+  }
+
   // -- output ---------------------------------------------------------------
 
   /** The records so far (a copy). */
