@@ -68,9 +68,8 @@ import {
   SLOT_BYTES,
   THREAD_WORDS,
   TLAB_SLOTS,
-  T_IN_TX,
   T_STATE,
-  T_TXSEQ,
+  T_WAIT,
   W_ALLOC_FAILS,
   W_ALLOC_LOCK,
   W_ALLOC_TOP,
@@ -116,6 +115,8 @@ export interface HeapOptions {
   backoffCapNs?: number;
   /** Frames kept per captured stack when recording. Default 16. */
   stackDepth?: number;
+  /** @internal starting value of the version clock (tests of its renormalisation). Default 2. */
+  initialClock?: number;
 }
 
 /** What another thread needs to attach: pass it through `workerData` or `postMessage`. */
@@ -214,7 +215,9 @@ export function createHeap(options: HeapOptions = {}): Heap {
   i32[W_TOTAL_SLOTS] = totalSlots;
   i32[W_MAX_THREADS] = maxThreads;
   i32[W_RING_RECORDS] = ringRecords;
-  i32[W_GS] = 2;
+  const clock0 = options.initialClock ?? 2;
+  if (!Number.isInteger(clock0) || clock0 < 2 || clock0 % 2 !== 0 || clock0 >= GS_RENORMALIZE_AT) throw new StmError('initialClock must be an even integer ≥ 2 below the renormalisation point');
+  i32[W_GS] = clock0;
   i32[W_ALLOC_TOP] = CTRL_SLOTS;
   i32[W_META_TOP] = totalSlots;
   new Float64Array(sab)[W_EPOCH_F64] = hrtimeNs();
@@ -1094,10 +1097,13 @@ export class Heap implements HeapViews {
     const blockerSite = i32[W_INEV_SITE];
     const t0 = this.clock.now();
     if (this.recording) this.recorder!.waitBegin(this.txSeq, t0, reason, blocker, blockerTx, this.siteCell[0]);
+    const stateWord = W_THREAD_TABLE + this.thread * THREAD_WORDS + T_WAIT;
+    Atomics.store(i32, stateWord, reason);
     let spins = 0;
     while (Atomics.load(i32, W_INEV) === inev) {
       if (++spins > 200) Atomics.wait(i32, W_INEV, inev, 5);
     }
+    Atomics.store(i32, stateWord, 0);
     const t1 = this.clock.now();
     this.attemptWaitNs += t1 - t0;
     this.waitedOnInevitable = inev;
@@ -1143,6 +1149,11 @@ export class Heap implements HeapViews {
     const ring = new RingWriter(this.shared.rings, this.thread, ringRecords);
     this.recorder = new Recorder(this, ring, this.shared.options.stackDepth);
     return true;
+  }
+
+  /** The WaitReason thread `t` is blocked on inside a transaction, or 0 (diagnostics). */
+  waitingReason(t: number): number {
+    return Atomics.load(this.i32, W_THREAD_TABLE + t * THREAD_WORDS + T_WAIT);
   }
 
   /** Whether a recorder currently listens to this heap. */

@@ -73,8 +73,8 @@ export const W_THREAD_TABLE = 256;
 export const THREAD_WORDS = 8;
 /** thread table word offsets */
 export const T_STATE = 0; // 0 free, 1 attached, 2 detached
-export const T_TXSEQ = 1; // transaction sequence number of the running/last transaction
-export const T_IN_TX = 2; // 1 while inside a transaction
+/** WaitReason while the thread waits inside a transaction (0 = not waiting); for tests and diagnostics */
+export const T_WAIT = 1;
 
 /** Commit log: ring of COMMIT_LOG_ENTRIES × 4 words [version, thread, txSeq, flags]. */
 export const W_COMMIT_LOG = 4096;

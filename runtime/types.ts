@@ -238,9 +238,18 @@ function typeForId(heap: Heap, id: number): ObjectType {
   if (t) return t;
   const info = readType(heap, id);
   const declared = declaredTypes.get(info.name);
-  t = declared && declared.idIn(heap) === id ? declared : genericType(heap, info);
+  t = declared && sameRegistration(declared, heap, id) ? declared : genericType(heap, info);
   m.set(id, t);
   return t;
+}
+
+function sameRegistration(t: ObjectType, heap: Heap, id: number): boolean {
+  try {
+    return t.idIn(heap) === id;
+  } catch {
+    // declared here with another layout: view the object through its record instead
+    return false;
+  }
 }
 
 /** Types constructed in this thread, by name (the last declaration wins). */
