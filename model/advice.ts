@@ -39,7 +39,10 @@ export interface GroupFeatures {
   topShare: number;
   /** Distinct (object, field) pairs. */
   distinctObjects: number;
-  /** The most distinct fields/keys seen on one object (map entries count per map label). */
+  /**
+   * The most distinct fields/elements seen on one struct or array. Entries of a
+   * TMap do not count: they are already separate conflict units.
+   */
   maxFieldsPerObject: number;
   /** Label of that object (without the field). */
   mostFieldsObject: string;
@@ -55,8 +58,11 @@ export interface AdviceRule {
 
 const CONFLICTS = ['write-write', 'write-read'] as const;
 
-/** Read-modify-write by arithmetic: `x.n += 1`, `x.n++`, `x.n = x.n + 1`. */
-export const INCREMENT_TEXT = /\+\+|--|[+\-*]=|=\s*[\w$.[\]"']+\s*[+-]\s*[\w$.]+/;
+/**
+ * Counting by a constant: `x.n += 1`, `x.n++`, `x.n = x.n + 1` (not `b -= amount`:
+ * a balance that moves by varying amounts and is checked is no counter).
+ */
+export const INCREMENT_TEXT = /\+\+|--|[+-]=\s*\d|=\s*[\w$.[\]"']+\s*[+-]\s*\d/;
 /** Field names of a queue's consumer index. */
 export const QUEUE_HEAD_FIELD = /^(head|front|first|next|nextIndex|readIndex|readPos|read|cursor|pos|position|index|idx|taken|consumed|out)$/i;
 /** Code that pops or shifts a shared list. */
@@ -111,7 +117,11 @@ export const ADVICE_RULES: readonly AdviceRule[] = [
     id: 'shared-counter',
     kinds: CONFLICTS,
     match: (f) =>
-      !!f.top && f.topShare >= 0.5 && f.workers >= 2 && (f.sameLocation || INCREMENT_TEXT.test(f.victimText) || INCREMENT_TEXT.test(f.culpritText)),
+      !!f.top &&
+      f.topShare >= 0.5 &&
+      f.workers >= 2 &&
+      // With source text, require counting by a constant; without, a read-modify-write racing with itself.
+      (f.victimText || f.culpritText ? INCREMENT_TEXT.test(f.victimText) || INCREMENT_TEXT.test(f.culpritText) : f.sameLocation),
     say: (f) =>
       `${q(f.top!.label)} is a shared counter updated by every transaction${at(f.culpritLocation || f.victimLocation, f.culpritText || f.victimText)}, ` +
       'so any two transactions conflict on it. Use a `TCounter`: its `add` never conflicts (read the total only where you need it).',
@@ -136,8 +146,8 @@ export function groupFeatures(g: ConflictGroup): GroupFeatures {
   const top = g.objects[0];
   const fieldsPerObject = new Map<string, Set<string>>();
   for (const o of g.objects) {
-    // Map entries of one map count as fields of that map.
-    const base = o.shape === 'map-entry' ? o.label.slice(0, o.label.lastIndexOf('[')) : baseLabel(o);
+    if (o.shape !== 'struct' && o.shape !== 'array' && o.shape !== 'unknown') continue;
+    const base = baseLabel(o);
     let s = fieldsPerObject.get(base);
     if (!s) fieldsPerObject.set(base, (s = new Set()));
     s.add(o.field);
