@@ -607,7 +607,7 @@ export class RecordingDecoder {
         const unit = this.unitSize(bytes, pos, len - pos);
         if (this.halted()) break;
         if (unit > 0 && len - pos >= unit) {
-          this.process(bytes, pos, unit);
+          this.handleUnit(bytes, pos, unit);
           pos += unit;
           continue;
         }
@@ -630,7 +630,7 @@ export class RecordingDecoder {
       pos += take;
       if (this.bufLen === unit) {
         this.bufLen = 0;
-        this.process(this.buf, 0, unit);
+        this.handleUnit(this.buf, 0, unit);
       }
     }
     if (this.halted() && this.problem) this.problem.unreadBytes += len - pos;
@@ -738,7 +738,7 @@ export class RecordingDecoder {
     this.bufLen += n;
   }
 
-  private process(b: Uint8Array, at: number, size: number): void {
+  private handleUnit(b: Uint8Array, at: number, size: number): void {
     const offset = this.consumed;
     this.consumed += size;
     if (this.state === St.Header) {
