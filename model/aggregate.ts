@@ -168,8 +168,10 @@ export interface AggregateSnapshot {
   events: number;
   summary: Summary;
   workers: WorkerFigures[];
-  /** All conflict groups, most time lost first. */
+  /** Conflict groups, most time lost first (the first `topGroups` when limited). */
   groups: ConflictGroup[];
+  /** Number of conflict groups before any `topGroups` limit. */
+  groupCount: number;
   /** Hot objects, most conflicts first. */
   hotObjects: HotObject[];
   timeline: Timeline;
@@ -639,6 +641,7 @@ export class Aggregator implements AttemptSink {
       summary,
       workers,
       groups,
+      groupCount: accs.length,
       hotObjects: hot.slice(0, opts.topHotObjects ?? 50),
       timeline: {
         bucketNs: this.axis.bucketNs,

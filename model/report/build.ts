@@ -169,7 +169,7 @@ export function buildReport(snap: AggregateSnapshot, opts: BuildReportOptions = 
       commitsPerSec: snap.summary.commitsPerSec,
       abortsPerSec: snap.summary.abortsPerSec,
       events: snap.events,
-      conflictGroups: snap.groups.length,
+      conflictGroups: snap.groupCount,
     },
     conflicts: snap.groups.slice(0, top).map((g, i) => conflict(g, i + 1, (h) => cols(h))),
     hotObjects: snap.hotObjects.slice(0, opts.topHotObjects ?? 20).map((h) => ({
