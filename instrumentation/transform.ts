@@ -978,7 +978,13 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
       }
     }
     let text: string | undefined;
-    if (src < 0) {
+    if (src < 0 && base) {
+      // compiler-generated code before any mapped token (e.g. module-format
+      // helpers): no original position; name the first source, line 0
+      src = sources.id(toFile(base.resolvedSources[0] ?? url));
+      line0 = -1;
+      col = -1;
+    } else if (src < 0) {
       src = sources.id(generatedFile, () => code);
       text = generatedLine(gl);
     } else {

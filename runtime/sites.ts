@@ -6,6 +6,14 @@
  * thread's site cell and `$b + k` the static site id of that access. The
  * transactional barriers read `cell[0]` when recording is on, so every read and
  * write carries its exact source location for the price of one integer store.
+ * The store is placed so it is the last thing evaluated before the barrier runs:
+ * after the value of `obj.prop = value` and after the arguments of
+ * `obj.method(args)` when those run other instrumented code. Plain calls
+ * `f(x)` get sites too, so `atomic(...)` call sites are known.
+ *
+ * The cell keeps the last site stored: a barrier reached through code that was
+ * not transformed (node_modules, stmscope itself) reports the last user access
+ * or call before it, usually the call that led there.
  *
  * The registry lives on `globalThis` under a well-known symbol rather than in a
  * module variable so that instrumented code never has to import stmscope (the
@@ -36,12 +44,23 @@ export interface ModuleSites {
    */
   sites: number[];
   /**
-   * Source map (v3 JSON) from the instrumented code back to the original sources,
-   * used to map V8 stack frames of this module. Optional.
+   * Source map (v3 JSON) from the instrumented code, as the transform emitted
+   * it, back to the original sources (without `sourcesContent`), used to map V8
+   * stack frames of this module. Optional (bundler plugins omit it: the bundle's
+   * own map applies).
    */
   map?: string;
 }
 export const SITE_STRIDE = 5;
+
+/** A V8 stack frame mapped to the original source; line/column 1-based. */
+export interface MappedFrame {
+  file: string;
+  line: number;
+  column: number;
+  /** original function name if the source map has one, else '' */
+  functionName: string;
+}
 
 /** One resolved site. */
 export interface SiteInfo {
@@ -65,6 +84,15 @@ export interface SiteRegistry {
   module(url: string): ModuleSites | undefined;
   /** Listeners told about each new module (the recorder uses this). */
   onRegister(listener: (base: number, info: ModuleSites) => void): void;
+  /**
+   * Maps a V8 stack frame (CallSite file name or URL, line and column 1-based)
+   * to the original source. Installed by instrumentation/ (installInstrumentation,
+   * or attachFrameMapping from instrumentation/sourcemap-node.ts), which owns the
+   * source-map code; undefined until then, and for frames no map covers.
+   */
+  mapFrame?(url: string, line: number, column: number): MappedFrame | undefined;
+  /** Trimmed text of a source line (1-based) of a file path; installed like mapFrame. */
+  lineText?(file: string, line: number): string | undefined;
 }
 
 const KEY = Symbol.for('stmscope.sites');
