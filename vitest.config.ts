@@ -7,6 +7,9 @@ export default defineConfig({
   test: {
     include: ['{runtime,instrumentation,model,server,ui,fixtures,bench}/**/*.test.{ts,tsx}'],
     exclude: ['**/node_modules/**', 'dist/**'],
+    // Tests opt in to the in-process agent explicitly; by default no agent thread
+    // starts with every heap a test creates.
+    env: { STMSCOPE_AGENT: '0' },
     testTimeout: 120_000,
     hookTimeout: 120_000,
     // The machine has 2 cores and many tests start worker threads of their own:

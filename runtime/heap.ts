@@ -97,6 +97,7 @@ import { RingWriter, ringBufferBytes } from '../model/ring.ts';
 import { ConflictKind, InevitableReason, WaitReason } from '../model/records.ts';
 import { Recorder } from './recording.ts';
 import { siteRegistry } from './sites.ts';
+import { startAgent } from './agent-launch.ts';
 import type { HeapViews } from './heap-reader.ts';
 
 /** Options of `createHeap`. */
@@ -115,6 +116,13 @@ export interface HeapOptions {
   backoffCapNs?: number;
   /** Frames kept per captured stack when recording. Default 16. */
   stackDepth?: number;
+  /**
+   * Start the in-process agent for this heap (the first heap of a process):
+   * lets `stmscope attach` and the dashboard attach later, and records when the
+   * program runs under `stmscope record/run`. Default true; the environment
+   * variable STMSCOPE_AGENT=0 also disables it.
+   */
+  agent?: boolean;
   /** @internal starting value of the version clock (tests of its renormalisation). Default 2. */
   initialClock?: number;
 }
@@ -228,11 +236,12 @@ export function createHeap(options: HeapOptions = {}): Heap {
       maxRetries: options.maxRetries ?? 10,
       backoffBaseNs: options.backoffBaseNs ?? 1000,
       backoffCapNs: options.backoffCapNs ?? 1_000_000,
-      stackDepth: options.stackDepth ?? 16,
+      stackDepth: options.stackDepth ?? (Number(process.env.STMSCOPE_STACK_DEPTH) || 16),
     },
   };
   const heap = new Heap(shared);
   heap.initRegistry();
+  if (options.agent !== false) startAgent(shared);
   return heap;
 }
 
@@ -576,7 +585,10 @@ export class Heap implements HeapViews {
     this.waitedOnInevitable = 0;
     this.privLo = this.tlabPtr;
     this.privHi = this.tlabEnd;
-    this.recording = this.recorder !== null ? Atomics.load(this.i32, W_RECORDING) !== 0 : Atomics.load(this.i32, W_RECORDING) !== 0 && this.startRecorder();
+    // W_RECORDING is 0 when nobody listens, else the number of the recording
+    // session, so a thread notices a new session and re-sends its definitions.
+    const session = Atomics.load(this.i32, W_RECORDING);
+    this.recording = session !== 0 && (this.recorderSession === session || this.startRecording(session));
     this.attemptStartNs = this.clock.now();
     if (this.recording) this.recorder!.txStart(this.txSeq, attempt, this.attemptStartNs, this.txName, this.siteCell[0]);
     if (this.keepInevitable || attempt >= this.maxRetries) {
@@ -1144,16 +1156,17 @@ export class Heap implements HeapViews {
   // Recording
   // ========================================================================
 
-  private startRecorder(): boolean {
-    const ringRecords = this.i32[W_RING_RECORDS];
-    const ring = new RingWriter(this.shared.rings, this.thread, ringRecords);
-    this.recorder = new Recorder(this, ring, this.shared.options.stackDepth);
-    return true;
-  }
+  private recorderSession = 0;
 
-  /** The WaitReason thread `t` is blocked on inside a transaction, or 0 (diagnostics). */
-  waitingReason(t: number): number {
-    return Atomics.load(this.i32, W_THREAD_TABLE + t * THREAD_WORDS + T_WAIT);
+  private startRecording(session: number): boolean {
+    if (this.recorder === null) {
+      const ring = new RingWriter(this.shared.rings, this.thread, this.i32[W_RING_RECORDS]);
+      this.recorder = new Recorder(this, ring, this.shared.options.stackDepth);
+    } else {
+      this.recorder.reset();
+    }
+    this.recorderSession = session;
+    return true;
   }
 
   /** Whether a recorder currently listens to this heap. */
@@ -1161,9 +1174,14 @@ export class Heap implements HeapViews {
     return Atomics.load(this.i32, W_RECORDING) !== 0;
   }
 
-  /** Switches recording for all threads (the recorder/agent calls this). */
-  setRecording(on: boolean): void {
-    Atomics.store(this.i32, W_RECORDING, on ? 1 : 0);
+  /**
+   * Starts (session > 0) or stops (0) recording for every thread of the heap.
+   * Each new session number makes threads re-send their definitions, so give
+   * every listener a new one. Used by the agent; threads notice at their next
+   * transaction start.
+   */
+  setRecordingSession(session: number): void {
+    Atomics.store(this.i32, W_RECORDING, session);
   }
 
   /** @internal flushes pending recorder definitions (used at thread exit). */

@@ -23,8 +23,9 @@ const port = parentPort!;
 const { shared, module, batch, data } = workerData as Data;
 
 // Under `stmscope record/run`, user modules of this worker are instrumented too.
+// (Skipped when an --import entry already installed it in this thread.)
 const hook = process.env.STMSCOPE_INSTRUMENT_HOOK;
-if (hook) {
+if (hook && process.env.STMSCOPE_INSTRUMENT === '1' && !(globalThis as Record<symbol, unknown>)[Symbol.for('stmscope.instrumentation')]) {
   const m = (await import(hook)) as { installInstrumentation?: () => void | Promise<void> };
   await m.installInstrumentation?.();
 }

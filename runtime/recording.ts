@@ -51,6 +51,17 @@ export class Recorder {
     if (this.worker >= GLOBAL_WORKER) throw new Error('worker index out of range for recording');
   }
 
+  /** Forgets every definition sent, for a new recording session (a new reader). */
+  reset(): void {
+    this.strings.clear();
+    this.nextString = 1;
+    this.defined = new Uint8Array(256);
+    this.dynamicSites.clear();
+    this.nextDynamic = DYNAMIC_SITE_BASE;
+    this.nextStack = 1;
+    this.pending.length = 0;
+  }
+
   // ---- events -----------------------------------------------------------------
 
   private canWrite(): boolean {
