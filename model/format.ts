@@ -653,7 +653,7 @@ export class RecordingDecoder {
       if (have >= CHUNK_HEADER_BYTES) {
         const type = fourCCName(get32(this.buf, 0));
         const length = get32(this.buf, 8);
-        what = `an incomplete ${type.trim()} chunk (${have - CHUNK_HEADER_BYTES} of its ${length} payload bytes)`;
+        what = `an incomplete ${type.trim()} chunk (${(have - CHUNK_HEADER_BYTES).toLocaleString('en-US')} of its ${length.toLocaleString('en-US')} payload bytes)`;
       }
       this.stop('truncated', this.consumed, 0, `the recording is truncated: the last ${fmtBytes(have)} hold ${what}`);
     }
