@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { instrument, PROLOGUE, type InstrumentOptions } from './transform.ts';
 import { SITE_STRIDE, siteRegistry, type ModuleSites } from '../runtime/sites.ts';
-import { SourceMap } from './sourcemap.ts';
+import { extractInlineSourceMap, SourceMap } from './sourcemap.ts';
+import { transformSync } from 'esbuild';
 
 /** The user-code part of the output, with `__stm$c[0]=__stm$b+K` shown as `SK` and `__stm$t` as `T`. */
 function core(code: string, opts?: InstrumentOptions): string {
@@ -366,5 +367,79 @@ describe('output source map', () => {
     expect(m.originalPositionFor(3, callCol).column).toBe(0);
     // `(s,f)()` is reported by V8 at its "(": maps to f
     expect(m.originalPositionFor(3, out[2].indexOf(')(') + 1).column).toBe(0);
+  });
+});
+
+describe('site table for TypeScript compiled by esbuild (input source map)', () => {
+  const TS = [
+    'import { atomic } from "./rt.ts";', // 1
+    'export interface Account { balance: number; owner: { name: string } }', // 2
+    'type Cents = number;', // 3
+    'export class Bank {', // 4
+    '  private fee: Cents = 1;', // 5
+    '  transfer(from: Account, to: Account, amount: Cents): void {', // 6
+    '    atomic(() => {', // 7
+    '      from.balance -= amount + this.fee;', // 8
+    '      to.balance = to.balance + (amount as number);', // 9
+    '    });', // 10
+    '  }', // 11
+    '  owner(a: Account): string {', // 12
+    '    return a.owner.name;', // 13
+    '  }', // 14
+    '}', // 15
+  ].join('\n');
+  const tsLines = TS.split('\n');
+
+  const check = (s: ReturnType<typeof siteList>) => {
+    const at = (line: number, needle: string) => ({ line, column: tsLines[line - 1].indexOf(needle) + 1 });
+    const find = (line: number, needle: string) => s.find((x) => x.line === line && x.column === at(line, needle).column);
+    expect(find(7, 'atomic')).toMatchObject({ file: '/proj/src/bank.ts', fn: 'Bank.transfer', text: 'atomic(() => {' });
+    expect(find(8, 'balance')).toMatchObject({ fn: 'Bank.transfer/<atomic callback>', text: 'from.balance -= amount + this.fee;' });
+    expect(find(8, 'fee')).toBeDefined();
+    expect(find(9, 'balance =')).toBeDefined();
+    expect(find(9, 'balance +')).toBeDefined();
+    expect(find(13, 'owner.')).toMatchObject({ fn: 'Bank.owner', text: 'return a.owner.name;' });
+    expect(find(13, 'name')).toBeDefined();
+    // every site points at a property name or a callee in the TypeScript text
+    for (const x of s) {
+      const rest = tsLines[x.line - 1].slice(x.column - 1);
+      expect(rest, JSON.stringify(x)).toMatch(/^[A-Za-z_$][\w$]*/);
+      const before = tsLines[x.line - 1].slice(0, x.column - 1).trimEnd();
+      expect(before.endsWith('.') || /^[A-Za-z_$][\w$]*\s*\(/.test(rest), JSON.stringify(x)).toBe(true);
+    }
+  };
+
+  it('readable esbuild output', () => {
+    const js = transformSync(TS, { loader: 'ts', sourcemap: 'inline', sourcefile: '/proj/src/bank.ts' }).code;
+    const r = instrument(js, 'file:///proj/src/bank.ts');
+    expect(r.skipped).toBeUndefined();
+    check(siteList(r.sites));
+  });
+
+  it('whitespace-minified output (as tsx emits it)', () => {
+    const js = transformSync(TS, { loader: 'ts', sourcemap: 'inline', sourcefile: '/proj/src/bank.ts', minifyWhitespace: true }).code;
+    expect(js.split('\n').length).toBeLessThan(5);
+    const r = instrument(js, 'file:///proj/src/bank.ts');
+    check(siteList(r.sites));
+  });
+
+  it('without sourcesContent the text is read from the original file', () => {
+    const js = transformSync(TS, { loader: 'ts', sourcemap: 'inline', sourcefile: '/proj/src/bank.ts', sourcesContent: false }).code;
+    const reads: string[] = [];
+    const r = instrument(js, 'file:///proj/src/bank.ts', { readFile: (p) => (reads.push(p), p === '/proj/src/bank.ts' ? TS : undefined) });
+    expect(reads).toContain('/proj/src/bank.ts');
+    check(siteList(r.sites));
+  });
+
+  it('the output map composes: generated site positions map to the TypeScript positions', () => {
+    const js = transformSync(TS, { loader: 'ts', sourcemap: 'inline', sourcefile: '/proj/src/bank.ts' }).code;
+    const r = instrument(js, 'file:///proj/src/bank.ts', { inlineMap: true });
+    const m = new SourceMap(r.map!, 'file:///proj/src/bank.ts');
+    const out = r.code.split('\n');
+    const gl = out.findIndex((l) => l.includes('a).owner'));
+    const col = out[gl].indexOf('a).owner') + 3;
+    expect(m.originalPositionFor(gl + 1, col)).toMatchObject({ source: 'file:///proj/src/bank.ts', line: 13, column: tsLines[12].indexOf('owner') });
+    // the inline comment carries the same map
+    expect(extractInlineSourceMap(r.code)?.map.mappings).toBe(JSON.parse(r.map!).mappings);
   });
 });
