@@ -1169,6 +1169,11 @@ export class Heap implements HeapViews {
     return true;
   }
 
+  /** The WaitReason thread `t` is blocked on inside a transaction, or 0 (diagnostics). */
+  waitingReason(t: number): number {
+    return Atomics.load(this.i32, W_THREAD_TABLE + t * THREAD_WORDS + T_WAIT);
+  }
+
   /** Whether a recorder currently listens to this heap. */
   get recordingEnabled(): boolean {
     return Atomics.load(this.i32, W_RECORDING) !== 0;
@@ -1190,7 +1195,7 @@ export class Heap implements HeapViews {
   }
 }
 
-function grow32(a: Int32Array, n: number): Int32Array {
+function grow32(a: Int32Array<ArrayBuffer>, n: number): Int32Array<ArrayBuffer> {
   const b = new Int32Array(n);
   b.set(a);
   return b;
