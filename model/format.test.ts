@@ -115,7 +115,7 @@ describe('recording format', () => {
     const st = decodeRecording(bad, sink);
     expect(got.records.length).toBe(2);
     expect(st.problem).toMatchObject({ kind: 'checksum', offset: headerLen + 80, unreadBytes: bytes.length - headerLen - 80 });
-    expect(st.message).toMatch(/Chunk 2 at byte \d+ \(RECS, 64 bytes\) fails its checksum/);
+    expect(st.message).toMatch(/Chunk 2 at byte [\d,]+ \(RECS, 64 bytes\) fails its checksum/);
   });
 
   it('counts bytes fed after a failure as unread', () => {

@@ -672,8 +672,8 @@ export class RecordingDecoder {
     let message: string | undefined;
     if (this.problem) {
       message =
-        `${capitalize(this.problem.message)}. ${fmtBytes(this.problem.unreadBytes)} from byte ${this.problem.offset} on could not be read; ` +
-        `the ${this.chunks} chunk(s) (${this.records} records) before it were read.`;
+        `${capitalize(this.problem.message)}. ${fmtBytes(this.problem.unreadBytes)} from byte ${num(this.problem.offset)} on could not be read; ` +
+        `the ${num(this.chunks)} chunk(s) (${num(this.records)} records) before it were read.`;
     } else if (warnings.length) {
       message = capitalize(warnings.join('; ')) + '.';
     }
@@ -719,7 +719,7 @@ export class RecordingDecoder {
         'oversized',
         this.consumed,
         0,
-        `chunk ${this.chunks + 1} at byte ${this.consumed} (${fourCCName(get32(b, at)).trim()}) declares ${fmtBytes(length)}, ` +
+        `chunk ${this.chunks + 1} at byte ${num(this.consumed)} (${fourCCName(get32(b, at)).trim()}) declares ${fmtBytes(length)}, ` +
           `over the ${fmtBytes(this.maxChunkBytes)} limit: the stream is corrupt`,
       );
       return -1;
@@ -758,7 +758,7 @@ export class RecordingDecoder {
         'checksum',
         offset,
         size,
-        `chunk ${this.chunks + 1} at byte ${offset} (${name}, ${fmtBytes(length)}) fails its checksum ` +
+        `chunk ${this.chunks + 1} at byte ${num(offset)} (${name}, ${fmtBytes(length)}) fails its checksum ` +
           `(CRC32 ${hex(c)}, expected ${hex(stored)}): the file is corrupt from there`,
       );
       return;
@@ -766,7 +766,7 @@ export class RecordingDecoder {
     if (this.endTotals && type !== ChunkType.End) this.chunksAfterEnd++;
     if (type === ChunkType.Records) {
       if (length % RECORD_BYTES !== 0) {
-        this.stop('malformed', offset, size, `RECS chunk ${this.chunks + 1} at byte ${offset} holds ${length} bytes, not a multiple of ${RECORD_BYTES}`);
+        this.stop('malformed', offset, size, `RECS chunk ${this.chunks + 1} at byte ${num(offset)} holds ${length} bytes, not a multiple of ${RECORD_BYTES}`);
         return;
       }
       this.chunks++;
@@ -794,7 +794,7 @@ export class RecordingDecoder {
       try {
         value = JSON.parse(utf8d.decode(b.subarray(p0, p0 + length)));
       } catch (e) {
-        this.warnings.push(`${name} chunk at byte ${offset} is not valid JSON (${(e as Error).message}); ignored`);
+        this.warnings.push(`${name} chunk at byte ${num(offset)} is not valid JSON (${(e as Error).message}); ignored`);
         this.chunks++;
         return;
       }
@@ -814,7 +814,7 @@ export class RecordingDecoder {
         'unsupported',
         offset,
         size,
-        `chunk ${this.chunks + 1} at byte ${offset} has type ${JSON.stringify(name)}, which this stmscope does not know and which is marked critical: upgrade stmscope`,
+        `chunk ${this.chunks + 1} at byte ${num(offset)} has type ${JSON.stringify(name)}, which this stmscope does not know and which is marked critical: upgrade stmscope`,
       );
       return;
     }
@@ -885,6 +885,9 @@ function describeForeign(head: Uint8Array): string {
   return `not an stmscope recording: expected the bytes "${MAGIC}" at the start, found ${hexs} ("${text}")${guess}`;
 }
 
+function num(n: number): string {
+  return n.toLocaleString('en-US');
+}
 function hex(n: number): string {
   return '0x' + (n >>> 0).toString(16).padStart(8, '0');
 }
