@@ -62,7 +62,7 @@ describe('advice rules', () => {
   it('names the fix and the place', () => {
     const t = adviseFeatures(features({ sameLocation: true, culpritText: 'stats.count += 1;', culpritLocation: 'src/s.ts:8:3' }))!.text;
     expect(t).toMatch(/`T#1\.x` is a shared counter/);
-    expect(t).toMatch(/src\/s\.ts:8:3 \(`stats\.count \+= 1;`\)/);
+    expect(t).toMatch(/at `src\/s\.ts:8:3` \(`stats\.count \+= 1;`\)/);
     expect(t).toMatch(/`TCounter`: its `add` never conflicts/);
     expect(adviseFeatures(features({ culpritText: 'job.done = true;' }))!.text).toMatch(/`if \(job\.done !== true\) job\.done = true`/);
     expect(adviseFeatures(features({ kind: 'inevitable', culpritText: 'fs.writeFileSync(p, s);' }))!.text).toMatch(/does I\/O inside/);

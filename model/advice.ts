@@ -75,7 +75,7 @@ export const IO_TEXT =
 export const CONSTANT_WRITE = /^(.*?[\w$\])])\s*=(?!=)\s*(true|false|null|undefined|-?\d+(?:\.\d+)?|'[^']*'|"[^"]*")\s*;?\s*$/;
 
 const q = (s: string) => '`' + s.replace(/`/g, "'") + '`';
-const at = (loc: string, text: string) => (loc ? ` at ${loc}` : '') + (text ? ` (${q(text)})` : '');
+const at = (loc: string, text: string) => (loc ? ` at ${q(loc)}` : '') + (text ? ` (${q(text)})` : '');
 
 /** The rules, in the order they are tried. */
 export const ADVICE_RULES: readonly AdviceRule[] = [
