@@ -45,6 +45,9 @@ describe('Definitions', () => {
     expect(d.siteLocation(1, id1)).toBe(d.siteLocation(2, id2));
     expect(d.locationLabel(d.siteLocation(1, id1))).toBe('bank.ts:10:5');
     expect(d.siteFrames(2, id2).map((f) => `${f.function}@${f.line}`)).toEqual(['transfer@10', 'run@30']);
+    expect(d.siteInfo(2, id2)).toMatchObject({ file: 'bank.ts', line: 10, column: 5, function: 'transfer', text: 'a.balance -= x' });
+    expect(d.siteInfo(2, id2)?.frames.length).toBe(2);
+    expect(d.siteInfo(2, 0)).toBeUndefined();
     expect(d.siteLocation(1, 0)).toBe(0);
     expect(d.locationLabel(d.siteLocation(7, 99))).toBe('(unknown site 99 of worker 7)');
     expect(d.site(7, 99)).toBeUndefined();

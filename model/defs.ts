@@ -203,6 +203,15 @@ export class Definitions {
   }
 
   /**
+   * Everything about a site: its own frame plus its stack frames (innermost
+   * first, the site itself included), or undefined when site id is 0 or not defined.
+   */
+  siteInfo(worker: number, id: number): (Frame & { frames: Frame[] }) | undefined {
+    const f = this.site(worker, id);
+    return f ? { ...f, frames: this.siteFrames(worker, id) } : undefined;
+  }
+
+  /**
    * The frames of a site: its representative stack (innermost first) when one
    * was defined, else just the site. The site itself is always frame 0.
    * Returns [] for site 0 or an undefined site.
