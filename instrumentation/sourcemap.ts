@@ -180,9 +180,18 @@ function sortLine(segs: Int32Array, from: number, to: number): void {
   for (let i = 0; i < rows.length; i++) segs.set(rows[i], (from + i) * SEG);
 }
 
+// VLQ strings of small numbers, the vast majority of deltas
+const VLQ_CACHE_MIN = -1024;
+const VLQ_CACHE = Array.from({ length: 2048 }, (_, i) => encodeVLQ(i + VLQ_CACHE_MIN));
+
+function vlq(v: number): string {
+  const i = v - VLQ_CACHE_MIN;
+  return i >= 0 && i < 2048 ? VLQ_CACHE[i] : encodeVLQ(v);
+}
+
 /** Encodes decoded mappings back to a `mappings` string. */
 export function encodeMappings(m: DecodedMappings): string {
-  const parts: string[] = [];
+  let out = '';
   let src = 0;
   let oLine = 0;
   let oCol = 0;
@@ -190,25 +199,27 @@ export function encodeMappings(m: DecodedMappings): string {
   const lines = m.lineStart.length - 1;
   const segs = m.segs;
   for (let l = 0; l < lines; l++) {
-    if (l > 0) parts.push(';');
+    if (l > 0) out += ';';
     let gCol = 0;
-    for (let i = m.lineStart[l]; i < m.lineStart[l + 1]; i++) {
+    const first = m.lineStart[l];
+    const last = m.lineStart[l + 1];
+    for (let i = first; i < last; i++) {
       const o = i * SEG;
-      if (i > m.lineStart[l]) parts.push(',');
-      parts.push(encodeVLQ(segs[o] - gCol));
+      if (i > first) out += ',';
+      out += vlq(segs[o] - gCol);
       gCol = segs[o];
       if (segs[o + 1] < 0) continue;
-      parts.push(encodeVLQ(segs[o + 1] - src), encodeVLQ(segs[o + 2] - oLine), encodeVLQ(segs[o + 3] - oCol));
+      out += vlq(segs[o + 1] - src) + vlq(segs[o + 2] - oLine) + vlq(segs[o + 3] - oCol);
       src = segs[o + 1];
       oLine = segs[o + 2];
       oCol = segs[o + 3];
       if (segs[o + 4] >= 0) {
-        parts.push(encodeVLQ(segs[o + 4] - name));
+        out += vlq(segs[o + 4] - name);
         name = segs[o + 4];
       }
     }
   }
-  return parts.join('');
+  return out;
 }
 
 // ---- parsing ----------------------------------------------------------------------
@@ -518,84 +529,97 @@ export function composeInsertionMappings(
   const lines = inputLineStarts.length;
   const bsegs = base?.decoded.segs;
   const blines = base?.decoded.lineStart;
+  const sortedAnchors = Int32Array.from(anchors).sort();
   let ins = 0;
   let anc = 0;
-  const sortedAnchors = anchors.length > 1 ? Int32Array.from(anchors).sort() : anchors;
-  // per-line scratch: [newCol, src, line, col, name, priority]
-  let row: number[][] = [];
-
-  const target = (line: number, col: number, out: number[]): boolean => {
+  // per-line scratch rows of ROW numbers: newCol, priority, src, line, col, name
+  const ROW = 6;
+  let rows = new Int32Array(64 * ROW);
+  let n = 0;
+  const add = (col: number, prio: number, s: number, l: number, c: number, nm: number) => {
+    if ((n + 1) * ROW > rows.length) {
+      const bigger = new Int32Array(rows.length * 2);
+      bigger.set(rows);
+      rows = bigger;
+    }
+    const o = n++ * ROW;
+    rows[o] = col;
+    rows[o + 1] = prio;
+    rows[o + 2] = s;
+    rows[o + 3] = l;
+    rows[o + 4] = c;
+    rows[o + 5] = nm;
+  };
+  // where input (line, col) maps: identity, or the base map's covering segment
+  const addTarget = (newCol: number, prio: number, line: number, col: number) => {
     if (!base) {
-      out[0] = 0;
-      out[1] = line;
-      out[2] = col;
-      out[3] = -1;
-      return true;
+      add(newCol, prio, 0, line, col, -1);
+      return;
     }
     const i = base.segmentFor(line, col);
-    if (i < 0 || bsegs![i * SEG + 1] < 0) return false;
+    if (i < 0 || bsegs![i * SEG + 1] < 0) return;
     const o = i * SEG;
-    out[0] = bsegs![o + 1];
-    out[1] = bsegs![o + 2];
-    out[2] = bsegs![o + 3];
-    out[3] = bsegs![o + 4];
-    return true;
+    add(newCol, prio, bsegs![o + 1], bsegs![o + 2], bsegs![o + 3], bsegs![o + 4]);
   };
-  const t = [0, 0, 0, 0];
+  let order = new Uint32Array(64);
 
   for (let l = 0; l < lines; l++) {
     const ls = inputLineStarts[l];
     const le = l + 1 < lines ? inputLineStarts[l + 1] : Number.MAX_SAFE_INTEGER;
-    // insertions of this line: [col, length, mapToCol]
-    const lineIns: number[] = [];
-    while (ins < insertions.length && insertions[ins].offset < le) {
-      const x = insertions[ins++];
-      lineIns.push(x.offset - ls, x.length, (x.mapTo ?? x.offset) - ls);
-    }
-    const shiftAt = (col: number): number => {
-      // text inserted at columns <= col
-      let s = 0;
-      for (let k = 0; k < lineIns.length && lineIns[k] <= col; k += 3) s += lineIns[k + 1];
-      return s;
-    };
-    row = [];
+    const i0 = ins;
+    while (ins < insertions.length && insertions[ins].offset < le) ins++;
+    const i1 = ins;
+    n = 0;
     if (base) {
+      // base segments move right by the text inserted at or before their column
       if (l + 1 < blines!.length) {
+        let k = i0;
+        let shift = 0;
         for (let i = blines![l]; i < blines![l + 1]; i++) {
           const o = i * SEG;
-          row.push([bsegs![o] + shiftAt(bsegs![o]), bsegs![o + 1], bsegs![o + 2], bsegs![o + 3], bsegs![o + 4], 1]);
+          const g = bsegs![o];
+          while (k < i1 && insertions[k].offset - ls <= g) shift += insertions[k++].length;
+          add(g + shift, 1, bsegs![o + 1], bsegs![o + 2], bsegs![o + 3], bsegs![o + 4]);
         }
       }
-    } else if (le > ls || l === lines - 1) {
-      row.push([0, 0, l, 0, -1, 0]);
+    } else {
+      add(0, 0, 0, l, 0, -1);
     }
+    // each insertion: its text maps to its offset; the input resuming after it to mapTo
     let before = 0;
-    for (let k = 0; k < lineIns.length; k += 3) {
-      const col = lineIns[k];
-      const start = col + before;
-      before += lineIns[k + 1];
-      if (target(l, col, t)) row.push([start, t[0], t[1], t[2], t[3], 0]);
-      if (target(l, lineIns[k + 2], t)) row.push([col + before, t[0], t[1], t[2], t[3], lineIns[k + 2] !== col ? 2 : 0]);
+    for (let k = i0; k < i1; k++) {
+      const x = insertions[k];
+      const col = x.offset - ls;
+      addTarget(col + before, 0, l, col);
+      before += x.length;
+      const to = (x.mapTo ?? x.offset) - ls;
+      addTarget(col + before, to !== col ? 2 : 0, l, to);
     }
     if (!base) {
+      let k = i0;
+      let shift = 0;
       while (anc < sortedAnchors.length && sortedAnchors[anc] < le) {
         const col = sortedAnchors[anc++] - ls;
-        if (col >= 0) row.push([col + shiftAt(col), 0, l, col, -1, 1]);
+        if (col < 0) continue;
+        while (k < i1 && insertions[k].offset - ls <= col) shift += insertions[k++].length;
+        add(col + shift, 1, 0, l, col, -1);
       }
     }
-    row.sort((a, b) => a[0] - b[0] || b[5] - a[5]);
+    // sort rows by column, highest priority first at equal columns; keep the first per column
+    if (order.length < n) order = new Uint32Array(n * 2);
+    for (let i = 0; i < n; i++) order[i] = i;
+    const ord = order.subarray(0, n);
+    ord.sort((a, b) => rows[a * ROW] - rows[b * ROW] || rows[b * ROW + 1] - rows[a * ROW + 1]);
     let lastCol = -1;
-    let prev: number[] | null = null;
-    for (const s of row) {
-      if (s[0] === lastCol) continue; // highest priority first at equal columns
-      // drop a segment that says nothing new (same target as the previous one)
-      if (prev && prev[1] === s[1] && prev[2] === s[2] && prev[3] === s[3] && s[1] >= 0 && !base) {
-        lastCol = s[0];
-        continue;
-      }
-      buf.push(s[0], s[1], s[2], s[3], s[4]);
-      lastCol = s[0];
-      prev = s;
+    let prev = -1;
+    for (let j = 0; j < n; j++) {
+      const o = ord[j] * ROW;
+      if (rows[o] === lastCol) continue;
+      lastCol = rows[o];
+      // without a base map, drop a segment that says nothing new
+      if (!base && prev >= 0 && rows[prev + 3] === rows[o + 3] && rows[prev + 4] === rows[o + 4]) continue;
+      buf.push(rows[o], rows[o + 2], rows[o + 3], rows[o + 4], rows[o + 5]);
+      prev = o;
     }
     lineStart.push(buf.n);
   }

@@ -44,8 +44,8 @@ import { fileURLToPath } from 'node:url';
 import { SITE_STRIDE, SITES_GLOBAL_KEY, type ModuleSites } from '../runtime/sites.ts';
 import {
   composeInsertionMappings,
+  decodeDataUrl,
   encodeMappings,
-  extractInlineSourceMap,
   findSourceMappingComment,
   inlineSourceMapComment,
   lineOf,
@@ -56,6 +56,7 @@ import {
   SourceMap,
   type Insertion,
   type RawSourceMap,
+  type SourceMappingComment,
 } from './sourcemap.ts';
 
 export interface InstrumentOptions {
@@ -359,7 +360,8 @@ interface PendingSite {
 class Walker {
   readonly edits: Edit[] = [];
   readonly sites: PendingSite[] = [];
-  readonly anchors: number[] = [];
+  /** input offsets V8 may report in stack frames (identity maps only), or null */
+  readonly anchors: number[] | null;
   /** offsets holding a Prefix edit (to place ASI guards) */
   private readonly prefixAt = new Set<number>();
   /** names inferred by parents for function/class nodes */
@@ -372,7 +374,10 @@ class Walker {
     private readonly code: string,
     private readonly computed: boolean,
     private readonly calls: boolean,
-  ) {}
+    anchors: boolean,
+  ) {
+    this.anchors = anchors ? [] : null;
+  }
 
   private store(k: number): string {
     return `__stm$c[0]=__stm$b+${k}`;
@@ -461,7 +466,7 @@ class Walker {
         this.visitCall(node);
         return;
       case 'NewExpression':
-        this.anchors.push(node.start);
+        this.anchors?.push(node.start);
         this.visit(node.callee);
         this.visitAll(node.arguments);
         return;
@@ -608,7 +613,7 @@ class Walker {
    * registered the site.
    */
   private visitMember(node: N, wrap: boolean): void {
-    if (!node.computed) this.anchors.push(node.property.start);
+    if (!node.computed) this.anchors?.push(node.property.start);
     if (wrap && this.instrumentable(node) && Walker.objectWrappable(node)) {
       const k = this.site(this.propertyOffset(node), node.computed ? '' : node.property.name);
       this.wrapBefore(node.object, k, isPure(node.object));
@@ -625,7 +630,7 @@ class Walker {
     const argsPure = args.every((a) => a.type !== 'SpreadElement' && isPure(a));
     if (callee.type !== 'Identifier') this.nameCallbacks(args, calleeName(callee));
     if (callee.type === 'MemberExpression') {
-      this.anchors.push(callee.computed ? callee.object.end : callee.property.start);
+      this.anchors?.push(callee.computed ? callee.object.end : callee.property.start);
       if (this.instrumentable(callee)) {
         const wrappable = Walker.objectWrappable(callee);
         if (lastValue && (!argsPure || !wrappable)) {
@@ -642,7 +647,7 @@ class Walker {
       return;
     }
     if (callee.type === 'Identifier') {
-      this.anchors.push(callee.start);
+      this.anchors?.push(callee.start);
       if (this.calls && this.withDepth === 0 && !GLOBAL_FUNCTIONS.has(callee.name)) {
         const k = this.site(callee.start, callee.name);
         if (argsPure || !lastValue) this.wrapBefore(callee, k, true, callee.start);
@@ -654,7 +659,7 @@ class Walker {
     }
     // (f)(), a[b]() without `computed`, f()(): V8 reports such calls at the `(`
     const paren = this.code.indexOf('(', callee.end);
-    if (paren >= 0) this.anchors.push(paren);
+    if (paren >= 0) this.anchors?.push(paren);
     this.visit(callee);
     this.visitAll(args);
   }
@@ -757,14 +762,14 @@ class Sources {
   private readonly lines = new Map<number, { text: string; starts: Int32Array } | null>();
   constructor(private readonly read: (path: string) => string | undefined) {}
 
-  id(file: string, content?: () => string | undefined): number {
+  id(file: string, content?: () => string | undefined, starts?: Int32Array): number {
     let i = this.index.get(file);
     if (i === undefined) {
       i = this.files.length;
       this.files.push(file);
       this.index.set(file, i);
       const text = content?.() ?? this.read(file);
-      this.lines.set(i, text === undefined ? null : { text, starts: lineStarts(text) });
+      this.lines.set(i, text === undefined ? null : { text, starts: starts ?? lineStarts(text) });
     }
     return i;
   }
@@ -792,19 +797,21 @@ class Interner {
   }
 }
 
-function loadInputMap(code: string, url: string, opts: InstrumentOptions, read: (p: string) => string | undefined) {
+function loadInputMap(
+  code: string,
+  url: string,
+  opts: InstrumentOptions,
+  read: (p: string) => string | undefined,
+  comment: SourceMappingComment | undefined,
+): RawSourceMap | undefined {
   if (opts.inputMap === null) return undefined;
   if (opts.inputMap !== undefined) return parseSourceMap(opts.inputMap);
-  const inline = extractInlineSourceMap(code);
-  if (inline) return inline.map;
-  const comment = findSourceMappingComment(code);
-  if (comment && !comment.url.startsWith('data:') && url.startsWith('file:')) {
-    try {
-      const text = read(fileURLToPath(new URL(comment.url, url)));
-      if (text !== undefined) return parseSourceMap(text);
-    } catch {
-      // unreadable or invalid external map: instrument without it
-    }
+  if (!comment) return undefined;
+  const inline = decodeDataUrl(comment.url);
+  if (inline !== undefined) return parseSourceMap(inline);
+  if (url.startsWith('file:')) {
+    const text = read(fileURLToPath(new URL(comment.url, url)));
+    if (text !== undefined) return parseSourceMap(text);
   }
   return undefined;
 }
@@ -851,17 +858,27 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
   if (code.includes(PREFIX)) return unchanged('already instrumented (contains __stm$)');
   const read = opts.readFile ?? defaultReadFile;
 
+  // -- input source map ----------------------------------------------------------------
+  const oldComment = findSourceMappingComment(code);
+  let inputMap: RawSourceMap | undefined;
+  try {
+    inputMap = loadInputMap(code, url, opts, read, oldComment);
+  } catch {
+    inputMap = undefined; // unreadable or invalid map: instrument without it
+  }
+  const base = inputMap ? new SourceMap(inputMap, url) : null;
+
   // -- parse -------------------------------------------------------------------
   const comments: Array<[number, number]> = [];
   let ast: N;
   try {
-    ast = parseEither(code, opts.sourceType ?? 'unknown', (_block, _text, start, end) => comments.push([start, end]));
+    ast = parseEither(code, opts.sourceType ?? 'unknown', oldComment ? (_block, _text, start, end) => comments.push([start, end]) : undefined);
   } catch (e) {
     return unchanged(`parse error: ${(e as Error).message}`);
   }
 
   // -- walk ----------------------------------------------------------------------
-  const walker = new Walker(code, opts.computed ?? false, opts.calls ?? true);
+  const walker = new Walker(code, opts.computed ?? false, opts.calls ?? true, !base || opts.outputMap === 'edit');
   try {
     walker.visit(ast);
   } catch (e) {
@@ -874,16 +891,7 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
   if (!first) return unchanged('no sites');
   walker.addPrologue(first.start);
 
-  // -- source maps -----------------------------------------------------------------
-  let inputMap: RawSourceMap | undefined;
-  try {
-    inputMap = loadInputMap(code, url, opts, read);
-  } catch {
-    inputMap = undefined;
-  }
-  const base = inputMap ? new SourceMap(inputMap, url) : null;
   // the old sourceMappingURL comment no longer describes the output: drop it
-  const oldComment = findSourceMappingComment(code);
   const lastEdit = walker.edits.reduce((m, e) => Math.max(m, e.offset), 0);
   const dropComment =
     oldComment && oldComment.start >= lastEdit && comments.some(([s, e]) => s === oldComment.start && e === oldComment.end) ? oldComment : undefined;
@@ -915,7 +923,7 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
   // -- maps ---------------------------------------------------------------------------
   const starts = lineStarts(code);
   const generatedFile = toFile(url);
-  const composed = composeInsertionMappings(starts, insertions, base, walker.anchors);
+  const composed = composeInsertionMappings(starts, insertions, base, walker.anchors ?? []);
   const mapObject = (mappings: string, sourcesContent: boolean): RawSourceMap => {
     if (inputMap) {
       return {
@@ -928,21 +936,15 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
         mappings,
       };
     }
-    return {
-      version: 3,
-      file: generatedFile.split(/[\\/]/).pop(),
-      sources: [url],
-      ...(sourcesContent ? { sourcesContent: [code] } : {}),
-      names: [],
-      mappings,
-    };
+    // the original is the module's own URL: tools read it there, no need to embed it
+    return { version: 3, file: generatedFile.split(/[\\/]/).pop(), sources: [url], names: [], mappings };
   };
   const composedMappings = encodeMappings(composed);
   const composedJson = JSON.stringify(mapObject(composedMappings, true));
   const registeredMap = opts.registerMap === false ? undefined : JSON.stringify(mapObject(composedMappings, false));
   let outMap = composedJson;
   if (opts.outputMap === 'edit') {
-    const edit = composeInsertionMappings(starts, insertions, null, walker.anchors);
+    const edit = composeInsertionMappings(starts, insertions, null, walker.anchors ?? []);
     outMap = JSON.stringify({ version: 3, sources: [url], sourcesContent: [code], names: [], mappings: encodeMappings(edit) });
   }
 
@@ -960,6 +962,7 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
     }
     return s;
   };
+  const sourceIds: number[] = [];
   for (const s of walker.sites) {
     const gl = lineOf(starts, s.offset);
     const gc = s.offset - starts[gl];
@@ -971,8 +974,7 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
       const o = seg * SEG;
       if (seg >= 0 && base.decoded.segs[o + 1] >= 0) {
         const si = base.decoded.segs[o + 1];
-        const file = toFile(base.resolvedSources[si] ?? url);
-        src = sources.id(file, () => base.sourceContent(si));
+        src = sourceIds[si] ??= sources.id(toFile(base.resolvedSources[si] ?? url), () => base.sourceContent(si));
         line0 = base.decoded.segs[o + 2];
         col = base.decoded.segs[o + 3];
       }
@@ -985,7 +987,7 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
       line0 = -1;
       col = -1;
     } else if (src < 0) {
-      src = sources.id(generatedFile, () => code);
+      src = sources.id(generatedFile, () => code, starts);
       text = generatedLine(gl);
     } else {
       text = sources.line(src, line0);
