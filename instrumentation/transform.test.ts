@@ -78,6 +78,7 @@ describe('golden: calls', () => {
     ['console.log(x)', 'console.log(x)'],
     ['JSON.stringify(o)', 'JSON.stringify(o)'],
     ['with (o) f(x)', 'with (o) f(x)'],
+    ['__name(f, "f"); __defProp.call(o, k)', '__name(f, "f"); __defProp.call(o, k)'],
     ['(f)(x)', '(f)(x)'],
   ])('%s', (input, expected) => {
     expect(core(input, { sourceType: 'script' })).toBe(expected);

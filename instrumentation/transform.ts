@@ -272,7 +272,12 @@ function isPure(node: N | null | undefined): boolean {
 function isGlobalPath(node: N): boolean {
   let n = node;
   while (n.type === 'MemberExpression' && !n.computed && n.property.type === 'Identifier') n = n.object;
-  return n.type === 'Identifier' && GLOBAL_OBJECTS.has(n.name);
+  return n.type === 'Identifier' && (GLOBAL_OBJECTS.has(n.name) || isHelperName(n.name));
+}
+
+/** `__name`, `__publicField`, `__toESM`…: compiler-emitted helpers (esbuild, tsc, Babel), never user code. */
+function isHelperName(name: string): boolean {
+  return name.charCodeAt(0) === 95 && name.charCodeAt(1) === 95;
 }
 
 function keyName(key: N, computed: boolean): string {
@@ -648,7 +653,7 @@ class Walker {
     }
     if (callee.type === 'Identifier') {
       this.anchors?.push(callee.start);
-      if (this.calls && this.withDepth === 0 && !GLOBAL_FUNCTIONS.has(callee.name)) {
+      if (this.calls && this.withDepth === 0 && !GLOBAL_FUNCTIONS.has(callee.name) && !isHelperName(callee.name)) {
         const k = this.site(callee.start, callee.name);
         if (argsPure || !lastValue) this.wrapBefore(callee, k, true, callee.start);
         else this.wrapAfter(lastValue, k);
