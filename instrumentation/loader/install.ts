@@ -17,7 +17,7 @@
  * `tsx/esm/api`'s register() in an eval worker), a fresh instance of our hooks
  * is registered on top and the older ones go passive (hooks.ts).
  */
-import Module, { register } from 'node:module';
+import Module, { type register } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { threadId } from 'node:worker_threads';
 import { siteRegistry } from '../../runtime/sites.ts';
@@ -71,13 +71,13 @@ export function installInstrumentation(options: InstallOptions = {}): void {
   attachFrameMapping(registry);
   if (options.commonjs !== false) wrapCommonJs(createFilter(filter), debug);
 
-  const registerOurs = () => {
-    state.gen++;
-    register(`${HOOKS_URL}?gen=${state.gen}`, { data: { ...state.data, gen: state.gen } });
-  };
-  // Keep our hook outermost: re-register on top of anything registered later.
   const mod = Module as unknown as { register: typeof register };
   const original = mod.register;
+  const registerOurs = () => {
+    state.gen++;
+    original(`${HOOKS_URL}?gen=${state.gen}`, { data: { ...state.data, gen: state.gen } });
+  };
+  // Keep our hook outermost: re-register on top of anything registered later.
   mod.register = function registerThenStayOutermost(this: unknown, ...args: Parameters<typeof register>) {
     const result = (original as (...a: unknown[]) => unknown).apply(this, args);
     if (!String(args[0]).startsWith(HOOKS_URL)) registerOurs();
