@@ -7,6 +7,8 @@
  *   loop not instrumented.
  * - `instrumentation.site_store_chain_ns`: the same for chains and method-style
  *   accesses, where the store goes after the object through the temporary.
+ * - `instrumentation.tx_read_overhead_pct`: slowdown of transactional struct
+ *   field reads (the runtime's barriers, recording off), the realistic case.
  * - `instrumentation.loop_overhead_pct`: the first loop's slowdown in percent.
  * - `instrumentation.transform_mb_per_s`: transform throughput (parse, walk,
  *   site table, composed source map) over real code: vendored libraries and
@@ -58,13 +60,33 @@ return chain;
 `;
 const CHAIN_ACCESSES = 4;
 
+// transactional reads of a struct field (runtime barriers, recording off)
+const TX = `
+function tx(accts, n) {
+  let s = 0;
+  for (let t = 0; t < n; t += 10) {
+    s += atomic(() => {
+      let x = 0;
+      for (let i = 0; i < 10; i++) x += accts[(t + i) & 63].balance;
+      return x;
+    });
+  }
+  return s;
+}
+return tx;
+`;
+const TX_ACCESSES = 1; // .balance per iteration (plus 0.1 atomic() call)
+
 type Kernel = (data: unknown, n: number) => number;
 
-function compile(body: string, instrumented: boolean, url: string): Kernel {
-  if (!instrumented) return new Function(body)() as Kernel;
-  const out = instrument(body, url, { sourceType: 'script' });
-  if (out.skipped) throw new Error(`bench kernel not instrumented: ${out.skipped}`);
-  return new Function(out.code)() as Kernel;
+function compile(body: string, instrumented: boolean, url: string, atomic?: unknown): Kernel {
+  let code = body;
+  if (instrumented) {
+    const out = instrument(body, url, { sourceType: 'script' });
+    if (out.skipped) throw new Error(`bench kernel not instrumented: ${out.skipped}`);
+    code = out.code;
+  }
+  return new Function('atomic', code)(atomic) as Kernel;
 }
 
 function median(xs: number[]): number {
@@ -73,10 +95,10 @@ function median(xs: number[]): number {
 }
 
 /** Median ns per iteration of plain and instrumented kernels, runs interleaved. */
-function compare(body: string, data: unknown, n: number, rounds: number): { plain: number; inst: number } {
+function compare(body: string, data: unknown, n: number, rounds: number, atomic?: unknown): { plain: number; inst: number } {
   siteRegistry(); // instrumented code stores into the real per-thread cell
-  const plain = compile(body, false, '');
-  const inst = compile(body, true, `file:///bench/${Math.random().toString(36).slice(2)}.js`);
+  const plain = compile(body, false, '', atomic);
+  const inst = compile(body, true, `file:///bench/${Math.random().toString(36).slice(2)}.js`, atomic);
   let sink = 0;
   for (let w = 0; w < 5; w++) sink += plain(data, n) + inst(data, n); // warm up, let TurboFan optimise both
   const tp: number[] = [];
@@ -130,6 +152,13 @@ export async function benchInstrumentation(opts: { quick: boolean }): Promise<Be
   const storeNs = (loop.inst - loop.plain) / LOOP_ACCESSES;
   const chainNs = (chain.inst - chain.plain) / CHAIN_ACCESSES;
 
+  const { createHeap, defineStruct, atomic } = await import('../runtime/index.ts');
+  createHeap({ size: 8 << 20 });
+  const Account = defineStruct('BenchAccount', { balance: 'i32' });
+  const accts = atomic(() => Array.from({ length: 64 }, (_, i) => Account.create({ balance: i })));
+  const txn = opts.quick ? 500_000 : 2_000_000;
+  const tx = compare(TX, accts, txn, rounds, atomic);
+
   const files = corpus(opts.quick);
   const bytes = files.reduce((s, f) => s + f.code.length, 0);
   const reps = opts.quick ? 2 : 5;
@@ -173,6 +202,13 @@ export async function benchInstrumentation(opts: { quick: boolean }): Promise<Be
       unit: 'ns',
       better: 'lower',
       detail: `added ns per access, loop with a chain (a.owner.balance: store after the object via the temporary) and member reads: ${round(chain.plain, 2)} ns/iter plain vs ${round(chain.inst, 2)} instrumented`,
+    },
+    {
+      name: 'instrumentation.tx_read_overhead_pct',
+      value: round(((tx.inst - tx.plain) / tx.plain) * 100, 1),
+      unit: '%',
+      better: 'lower',
+      detail: `transactional struct-field reads (10 per atomic(), recording off): ${round(tx.plain, 2)} ns/read plain vs ${round(tx.inst, 2)} instrumented (${round((tx.inst - tx.plain) / TX_ACCESSES, 2)} ns added per read, the atomic() call site store included)`,
     },
     {
       name: 'instrumentation.loop_overhead_pct',
