@@ -14,12 +14,6 @@ import type { RingWriter } from '../model/ring.ts';
 import { siteRegistry, type SiteRegistry } from './sites.ts';
 import { captureUserFrames, type RawFrame } from './stacks.ts';
 
-/** Optional capabilities a registry may offer (source-mapping V8 frames, reading line text). */
-interface RegistryExtras {
-  mapFrame?(url: string, line: number, column: number): { file: string; line: number; column: number; functionName: string } | undefined;
-  lineText?(file: string, line: number): string | undefined;
-}
-
 interface EngineView {
   readonly thread: number;
 }
@@ -32,7 +26,7 @@ const encoder = new TextEncoder();
 export class Recorder {
   private readonly ring: RingWriter;
   private readonly worker: number;
-  private readonly registry: SiteRegistry & RegistryExtras;
+  private readonly registry: SiteRegistry;
   private readonly depth: number;
   private strings = new Map<string, number>();
   private nextString = 1;
@@ -42,12 +36,27 @@ export class Recorder {
   private nextDynamic = DYNAMIC_SITE_BASE;
   private nextStack = 1;
   private pending: Int32Array[] = [];
+  /**
+   * `stmscope record --sample N`: only every Nth transaction records its start
+   * and commit; every other one records nothing unless something happens to
+   * it (abort, wait, inevitable, failure), in which case its start is written
+   * then, with its original time. Conflicts stay complete, commits are a 1/N sample.
+   */
+  readonly sampleEvery: number;
+  private deferred = false;
+  private dTxSeq = 0;
+  private dAttempt = 0;
+  private dTime = 0;
+  private dName = 0;
+  private dSite = 0;
 
   constructor(engine: EngineView, ring: RingWriter, depth: number) {
     this.ring = ring;
     this.worker = engine.thread;
-    this.registry = siteRegistry() as SiteRegistry & RegistryExtras;
+    this.registry = siteRegistry();
     this.depth = depth;
+    const sample = Number(process.env.STMSCOPE_SAMPLE);
+    this.sampleEvery = Number.isInteger(sample) && sample > 1 ? sample : 1;
     if (this.worker >= GLOBAL_WORKER) throw new Error('worker index out of range for recording');
   }
 
@@ -75,11 +84,37 @@ export class Recorder {
   txStart(txSeq: number, attempt: number, t: number, name: string, site: number): void {
     const nameId = name === '' ? 0 : this.str(name);
     const s = this.useSite(site);
+    if (this.sampleEvery > 1 && txSeq % this.sampleEvery !== 0) {
+      this.deferred = true;
+      this.dTxSeq = txSeq;
+      this.dAttempt = attempt;
+      this.dTime = t;
+      this.dName = nameId;
+      this.dSite = s;
+      return;
+    }
+    this.deferred = false;
+    this.writeStart(txSeq, attempt, t, nameId, s);
+  }
+
+  private writeStart(txSeq: number, attempt: number, t: number, nameId: number, site: number): void {
     if (!this.canWrite()) return;
-    this.ring.put(header(Ev.TxStart, this.worker, Math.min(attempt, 0xffff)), txSeq, t, nameId, s, name === '' ? 0 : 4, 0);
+    this.ring.put(header(Ev.TxStart, this.worker, Math.min(attempt, 0xffff)), txSeq, t, nameId, site, nameId === 0 ? 0 : 4, 0);
+  }
+
+  /** Writes the start of an unsampled transaction once something worth recording happens to it. */
+  private undefer(): void {
+    if (!this.deferred) return;
+    this.deferred = false;
+    this.writeStart(this.dTxSeq, this.dAttempt, this.dTime, this.dName, this.dSite);
   }
 
   txCommit(txSeq: number, attempt: number, t: number, reads: number, writes: number, inevitable: boolean, version: number): void {
+    if (this.deferred) {
+      // an unsampled transaction that committed quietly: nothing to record
+      this.deferred = false;
+      return;
+    }
     if (!this.canWrite()) return;
     const flags = (inevitable ? 1 : 0) | (writes === 0 ? 2 : 0);
     this.ring.put(header(Ev.TxCommit, this.worker, Math.min(attempt, 0xffff)), txSeq, t, reads, writes, flags, version);
@@ -98,6 +133,7 @@ export class Recorder {
     culpritSite: number,
     waitNs: number,
   ): void {
+    this.undefer();
     if (!this.canWrite()) return;
     const first = this.ring.reserve(2);
     if (first < 0) return;
@@ -125,12 +161,14 @@ export class Recorder {
   }
 
   txInevitable(txSeq: number, t: number, reason: number, site: number): void {
+    this.undefer();
     const s = this.useSite(site);
     if (!this.canWrite()) return;
     this.ring.put(header(Ev.TxInevitable, this.worker), txSeq, t, reason, s, 0, 0);
   }
 
   txFail(txSeq: number, attempt: number, t: number, message: string, site: number): void {
+    this.undefer();
     const m = this.str(message.length > 500 ? `${message.slice(0, 497)}...` : message);
     const s = this.useSite(site);
     if (!this.canWrite()) return;
@@ -138,6 +176,7 @@ export class Recorder {
   }
 
   waitBegin(txSeq: number, t: number, reason: number, blockerWorker: number, blockerTxSeq: number, site: number): void {
+    this.undefer();
     const s = this.useSite(site);
     if (!this.canWrite()) return;
     this.ring.put(header(Ev.WaitBegin, this.worker), txSeq, t, reason, blockerWorker, blockerTxSeq, s);

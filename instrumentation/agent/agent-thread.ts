@@ -71,6 +71,8 @@ function programMeta(mode: string): RecordingMeta {
     version: VERSION,
     sourceRoots: roots,
     mode,
+    // commits are a 1/sampleEvery sample (aborts, waits and failures are complete)
+    sampleEvery: Math.max(1, Number(process.env.STMSCOPE_SAMPLE) || 1),
   };
 }
 

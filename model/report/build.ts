@@ -107,6 +107,8 @@ export interface Report {
     abortsPerSec: number;
     events: number;
     conflictGroups: number;
+    /** commits were recorded for 1 transaction in this many (`stmscope record --sample`); commit figures are scaled up */
+    sampleEvery: number;
   };
   conflicts: ReportConflict[];
   hotObjects: ReportHotObject[];
@@ -142,6 +144,9 @@ export function buildReport(snap: AggregateSnapshot, opts: BuildReportOptions = 
   const bucketNs = snap.timeline.bucketNs;
   const cols = (s: number[]) => Array.from(resample(s, bucketNs, duration, columns), round2);
   const st = opts.status;
+  // `--sample N` recordings hold every abort but only 1/N of the commits
+  const sample = typeof meta.sampleEvery === 'number' && meta.sampleEvery > 1 ? Math.floor(meta.sampleEvery) : 1;
+  const commits = snap.summary.commits * sample;
   return {
     schema: REPORT_SCHEMA,
     generator: opts.generator ?? 'stmscope',
@@ -154,10 +159,10 @@ export function buildReport(snap: AggregateSnapshot, opts: BuildReportOptions = 
     durationNs: snap.durationNs,
     summary: {
       workers: snap.summary.workers,
-      commits: snap.summary.commits,
+      commits,
       aborts: snap.summary.aborts,
-      abortRatio: snap.summary.abortRatio,
-      committedNs: snap.summary.committedNs,
+      abortRatio: sample === 1 ? snap.summary.abortRatio : snap.summary.aborts / Math.max(1, commits + snap.summary.aborts),
+      committedNs: snap.summary.committedNs * sample,
       abortedNs: snap.summary.abortedNs,
       waitingNs: snap.summary.waitingNs,
       droppedEvents: snap.summary.droppedEvents,
@@ -166,10 +171,11 @@ export function buildReport(snap: AggregateSnapshot, opts: BuildReportOptions = 
       inevitableNs: snap.summary.inevitableNs,
       blockedNs: snap.summary.blockedNs,
       unfinished: snap.summary.unfinished,
-      commitsPerSec: snap.summary.commitsPerSec,
+      commitsPerSec: snap.summary.commitsPerSec * sample,
       abortsPerSec: snap.summary.abortsPerSec,
       events: snap.events,
       conflictGroups: snap.groupCount,
+      sampleEvery: sample,
     },
     conflicts: snap.groups.slice(0, top).map((g, i) => conflict(g, i + 1, (h) => cols(h))),
     hotObjects: snap.hotObjects.slice(0, opts.topHotObjects ?? 20).map((h) => ({
@@ -182,10 +188,10 @@ export function buildReport(snap: AggregateSnapshot, opts: BuildReportOptions = 
     })),
     workers: snap.workers.map((w) => ({
       id: w.id,
-      commits: w.commits,
+      commits: w.commits * sample,
       aborts: w.aborts,
       fails: w.fails,
-      committedNs: w.committedNs,
+      committedNs: w.committedNs * sample,
       abortedNs: w.abortedNs,
       waitingNs: w.waitingNs,
       inevitableNs: w.inevitableNs,
@@ -195,7 +201,7 @@ export function buildReport(snap: AggregateSnapshot, opts: BuildReportOptions = 
     timeline: {
       columns,
       columnNs: duration / columns,
-      commits: cols(snap.timeline.commits),
+      commits: cols(snap.timeline.commits).map((c) => c * sample),
       aborts: cols(snap.timeline.aborts),
       timeLostNs: cols(snap.timeline.timeLostNs).map(Math.round),
     },

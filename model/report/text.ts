@@ -46,6 +46,7 @@ export function renderText(r: Report, opts: TextOptions = {}): string {
       (s.fails ? `  failed: ${fmtPct(s.fails, attempts)}` : ''),
   );
   out.push(`     transactions per second: ${fmtRate(s.commitsPerSec)} committed, ${fmtRate(s.abortsPerSec)} aborted`);
+  if (s.sampleEvery > 1) out.push(`     (commits recorded for 1 transaction in ${s.sampleEvery} and scaled up; every abort was recorded)`);
   out.push(`Events dropped: ${fmtInt(s.droppedEvents)}${s.droppedEvents ? '  (figures below undercount)' : ''}`);
   out.push('');
   if (!r.conflicts.length) {
