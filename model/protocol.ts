@@ -54,6 +54,11 @@ export interface ProgramInfo {
 // ---------------------------------------------------------------------------
 // Timeline level-of-detail queries
 
+/** Largest `pixels` of a window query. */
+export const MAX_PIXELS = 8192;
+/** Default `maxMarks` of a window query. */
+export const DEFAULT_MAX_MARKS = 5000;
+
 export interface WindowQuery {
   startNs: number;
   endNs: number;
