@@ -28,6 +28,7 @@ function features(over: Partial<GroupFeatures>): GroupFeatures {
     culpritText: '',
     victimFunction: '',
     culpritFunction: '',
+    retryLimitShare: 0,
     top: obj('T#1.x', 'x', 10),
     topShare: 1,
     distinctObjects: 1,
@@ -97,5 +98,27 @@ describe('advice rules', () => {
     expect(byLoc.get('src/reg.ts:5:3')!.advice?.text).toMatch(/`Registry#1` is used as a map/);
     // Keys of a TMap are already separate conflict units: no "use TMap" advice there.
     expect(adviseGroup(byLoc.get('src/orders.ts:9:3')!)).toBeNull();
+  });
+});
+
+describe('array accumulator rule', () => {
+  it('suggests TArray.add for read-modify-write accumulation into array elements', () => {
+    const f = features({
+      sameLocation: true,
+      victimLocation: 'k.ts:12:3',
+      culpritLocation: 'k.ts:12:3',
+      victimText: 'for (let j = 0; j < d; j++) sums.set(c * d + j, sums.get(c * d + j) + p[j]);',
+      top: obj('new_centers[8]', '8', 5, 'array'),
+      topShare: 0.3,
+      maxFieldsPerObject: 4,
+      mostFieldsObject: 'new_centers',
+    });
+    const a = adviseFeatures(f);
+    expect(a?.rule).toBe('array-accumulator');
+    expect(a?.text).toMatch(/TArray\.add/);
+  });
+  it('does not fire for a plain array write', () => {
+    const f = features({ sameLocation: true, victimText: 'xs.set(i, 0);', top: obj('xs[1]', '1', 3, 'array'), topShare: 0.5, maxFieldsPerObject: 3, mostFieldsObject: 'xs' });
+    expect(adviseFeatures(f)?.rule).not.toBe('array-accumulator');
   });
 });

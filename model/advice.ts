@@ -46,6 +46,8 @@ export interface GroupFeatures {
   maxFieldsPerObject: number;
   /** Label of that object (without the field). */
   mostFieldsObject: string;
+  /** Share of an inevitable group's blocks caused by transactions that hit the retry limit (0..1). */
+  retryLimitShare: number;
 }
 
 /** A rule: which kinds it applies to, when it matches, what it says. */
@@ -71,6 +73,9 @@ export const POP_FUNCTION = /^(pop|shift|dequeue|take|poll|next(Job|Task|Item)?|
 /** I/O and other calls that make a transaction inevitable. */
 export const IO_TEXT =
   /\b(console\.\w+|process\.std(out|err)\.\w+|fs\.\w+|\w*(write|append|read)\w*(File|Sync)\w*|fetch|Date\.now|performance\.now|becomeInevitable|print|log\w*)\s*\(/;
+/** Accumulation into an array element: `xs.set(i, xs.get(i) + v)` or `xs[i] += v`. */
+export const ACCUMULATE_TEXT = /\.set\(\s*([^,]+?)\s*,\s*[\w$.]+\.get\(\s*\1\s*\)\s*[+-]|\]\s*[+-]=/;
+const baseLabelOf = (label: string) => label.replace(/\[[^\]]*\]$/, '');
 /** Assignment of a constant: `job.done = true;`. */
 export const CONSTANT_WRITE = /^(.*?[\w$\])])\s*=(?!=)\s*(true|false|null|undefined|-?\d+(?:\.\d+)?|'[^']*'|"[^"]*")\s*;?\s*$/;
 
@@ -80,13 +85,28 @@ const at = (loc: string, text: string) => (loc ? ` at ${q(loc)}` : '') + (text ?
 /** The rules, in the order they are tried. */
 export const ADVICE_RULES: readonly AdviceRule[] = [
   {
+    id: 'retry-limit',
+    kinds: ['inevitable'],
+    match: (f) => f.retryLimitShare >= 0.5,
+    say: (f) =>
+      `These waits (${f.count}) are for transactions that aborted too many times in a row and then ran inevitable, ` +
+      'one at a time, to guarantee progress. They are a symptom: fix the conflicts that made those transactions retry ' +
+      '(the write-write / write-read groups of this report); raising `maxRetries` only trades waiting for aborted work.',
+  },
+  {
     id: 'inevitable-io',
     kinds: ['inevitable'],
     match: () => true,
     say: (f) => {
-      const io = IO_TEXT.test(f.culpritText) ? ' I/O' : ' work that needs to be inevitable (I/O, explicit becomeInevitable)';
+      if (!IO_TEXT.test(f.culpritText)) {
+        return (
+          `A transaction ran inevitable (one at a time)${at(f.culpritLocation, f.culpritText)} and others waited for it or lost to its writes (${f.count} times here). ` +
+          'If it does I/O or calls becomeInevitable(), move that out of the transaction or after the commit with `tx.onCommit(() => …)`; ' +
+          'if it hit the retry limit, fix the conflicts that made it retry.'
+        );
+      }
       return (
-        `A transaction does${io} inside the transaction${at(f.culpritLocation, f.culpritText)}, which makes it inevitable: ` +
+        `A transaction does I/O inside the transaction${at(f.culpritLocation, f.culpritText)}, which makes it inevitable: ` +
         `inevitable transactions run one at a time and the others wait (${f.count} times here). ` +
         'Move the I/O out of the transaction, or run it after the commit with `tx.onCommit(() => …)`.'
       );
@@ -103,6 +123,15 @@ export const ADVICE_RULES: readonly AdviceRule[] = [
     say: (f) =>
       `Every worker takes work from the same queue head (${q(f.top!.label)}${at(f.victimLocation, f.victimText)}), ` +
       'so each pop conflicts with every other. Use a `TQueue`: its consumers take items without conflicting on one head index.',
+  },
+  {
+    id: 'array-accumulator',
+    kinds: CONFLICTS,
+    match: (f) => !!f.top && f.top.shape === 'array' && f.sameLocation && ACCUMULATE_TEXT.test(f.victimText),
+    say: (f) =>
+      `Elements of ${q(f.mostFieldsObject || baseLabelOf(f.top!.label))} are accumulated with read-modify-write${at(f.victimLocation, f.victimText)}, ` +
+      'so transactions adding to the same element conflict. Use `TArray.add(i, delta)`: commutative adds are applied at commit, ' +
+      'never read the element, and never conflict with each other.',
   },
   {
     id: 'struct-as-map',
@@ -178,6 +207,7 @@ export function groupFeatures(g: ConflictGroup): GroupFeatures {
     distinctObjects: g.distinctObjects,
     maxFieldsPerObject: maxFields,
     mostFieldsObject,
+    retryLimitShare: g.count ? (g.retryLimitBlocks ?? 0) / g.count : 0,
   };
 }
 

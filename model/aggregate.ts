@@ -123,6 +123,8 @@ export interface ConflictGroup {
   waitNs: number;
   /** Part of timeLostNs spent blocked by an inevitable transaction. */
   blockedNs: number;
+  /** Of `count` (kind inevitable): blocked by transactions that ran inevitable because they hit the retry limit. */
+  retryLimitBlocks: number;
   victim: GroupSide;
   /** null when no culprit was recorded (user aborts, unknown culprit worker). */
   culprit: GroupSide | null;
@@ -209,6 +211,8 @@ class RawGroup {
   timeLost = 0;
   wait = 0;
   blocked = 0;
+  /** blocked events whose blocker ran inevitable because it hit the retry limit */
+  retryLimitBlocks = 0;
   readonly objIndex = new Map<number | string, number>();
   readonly objId: number[] = [];
   readonly objField: number[] = [];
@@ -393,10 +397,21 @@ export class Aggregator implements AttemptSink {
     }
   }
 
-  blocked(worker: number, _txSeq: number, timeNs: number, blockerWorker: number, _blockerTxSeq: number, blockerSite: number, waitNs: number, waiterSite: number): void {
+  blocked(
+    worker: number,
+    _txSeq: number,
+    timeNs: number,
+    blockerWorker: number,
+    _blockerTxSeq: number,
+    blockerSite: number,
+    waitNs: number,
+    waiterSite: number,
+    blockerReason = -1,
+  ): void {
     const g = this.group(KIND_INEVITABLE, worker, waiterSite, blockerWorker, blockerSite);
     const b = this.axis.index(timeNs);
     g.count++;
+    if (blockerReason === 1) g.retryLimitBlocks++;
     g.timeLost += waitNs;
     g.wait += waitNs;
     g.blocked += waitNs;
@@ -549,6 +564,7 @@ export class Aggregator implements AttemptSink {
       wait: number;
       blocked: number;
       raws: RawGroup[];
+      retryLimitBlocks: number;
     }
     const merged = new Map<string, Acc>();
     for (const g of this.groupList) {
@@ -556,8 +572,9 @@ export class Aggregator implements AttemptSink {
       const cLoc = g.cw < 0 ? -1 : defs.siteLocation(g.cw, g.cs);
       const key = `${g.kind}:${vLoc}:${cLoc}`;
       let a = merged.get(key);
-      if (!a) merged.set(key, (a = { key, kind: g.kind, vLoc, cLoc, count: 0, timeLost: 0, wait: 0, blocked: 0, raws: [] }));
+      if (!a) merged.set(key, (a = { key, kind: g.kind, vLoc, cLoc, count: 0, timeLost: 0, wait: 0, blocked: 0, retryLimitBlocks: 0, raws: [] }));
       a.count += g.count;
+      a.retryLimitBlocks += g.retryLimitBlocks;
       a.timeLost += g.timeLost;
       a.wait += g.wait;
       a.blocked += g.blocked;
@@ -605,6 +622,7 @@ export class Aggregator implements AttemptSink {
         timeLostNs: a.timeLost,
         waitNs: a.wait,
         blockedNs: a.blocked,
+        retryLimitBlocks: a.retryLimitBlocks,
         victim: { location: defs.locationLabel(a.vLoc), workers: [...vWorkers].sort((x, y) => x - y), stacks: topStacks(vStacks) },
         culprit:
           a.cLoc < 0

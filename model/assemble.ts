@@ -96,6 +96,8 @@ export interface AttemptSink {
     blockerSite: number,
     waitNs: number,
     waiterSite: number,
+    /** the blocker's InevitableReason (0 explicit, 1 retry limit), -1 unknown */
+    blockerReason?: number,
   ): void;
   /** The running transaction became inevitable. */
   inevitable(worker: number, txSeq: number, timeNs: number, reason: number, site: number): void;
@@ -123,9 +125,9 @@ export class TeeSink implements AttemptSink {
     this.a.wait(w, tx, b, e, r, bw, btx, s, inAt);
     this.b.wait(w, tx, b, e, r, bw, btx, s, inAt);
   }
-  blocked(w: number, tx: number, t: number, bw: number, btx: number, bs: number, wait: number, ws: number): void {
-    this.a.blocked(w, tx, t, bw, btx, bs, wait, ws);
-    this.b.blocked(w, tx, t, bw, btx, bs, wait, ws);
+  blocked(w: number, tx: number, t: number, bw: number, btx: number, bs: number, wait: number, ws: number, reason?: number): void {
+    this.a.blocked(w, tx, t, bw, btx, bs, wait, ws, reason);
+    this.b.blocked(w, tx, t, bw, btx, bs, wait, ws, reason);
   }
   inevitable(w: number, tx: number, t: number, r: number, s: number): void {
     this.a.inevitable(w, tx, t, r, s);
@@ -319,7 +321,7 @@ export class EventAssembler {
           const d = this.depth[worker];
           let ws = d > 0 && d <= WAIT_DEPTH ? this.wSite[worker * WAIT_DEPTH + d - 1] : this.lastWaitSite[worker];
           if (ws === 0 && this.open[worker] === 1) ws = this.site[worker];
-          this.sink.blocked(worker, txSeq, t, w[o + 4] | 0, w[o + 5], w[o + 6], w[o + 7], ws);
+          this.sink.blocked(worker, txSeq, t, w[o + 4] | 0, w[o + 5], w[o + 6], w[o + 7], ws, (w0 >>> 16) - 1);
           break;
         }
         default:

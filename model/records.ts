@@ -83,7 +83,9 @@ export const enum Ev {
    * A transaction was blocked by an inevitable transaction (time spent waiting
    * is charged to a conflict group of kind `inevitable`). Emitted at WaitEnd of
    * an inevitable wait. p0 = blocker worker, p1 = blocker txSeq, p2 = blocker
-   * site (where it became inevitable, blocker's site space), p3 = wait ns (u32, saturating).
+   * site (where it became inevitable, blocker's site space), p3 = wait ns (u32,
+   * saturating); word 0 `extra` = the blocker's InevitableReason + 1 (0 unknown):
+   * a blocker that hit the retry limit is a symptom of conflicts, not of I/O.
    */
   Blocked = 10,
 

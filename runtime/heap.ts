@@ -79,6 +79,7 @@ import {
   W_EPOCH_F64,
   W_GS,
   W_INEV,
+  W_INEV_REASON,
   W_INEV_SITE,
   W_INEV_TXSEQ,
   W_LAYOUT,
@@ -1079,6 +1080,7 @@ export class Heap implements HeapViews {
       }
       i32[W_INEV_TXSEQ] = this.txSeq;
       i32[W_INEV_SITE] = this.recording ? this.recorder!.useSite(this.siteCell[0]) : 0;
+      i32[W_INEV_REASON] = reason < 0 ? InevitableReason.RetryLimit : reason;
     }
     this.inevitable = true;
     const g = this.waitEven();
@@ -1107,6 +1109,7 @@ export class Heap implements HeapViews {
     const blocker = inev - 1;
     const blockerTx = i32[W_INEV_TXSEQ] >>> 0;
     const blockerSite = i32[W_INEV_SITE];
+    const blockerReason = i32[W_INEV_REASON];
     const t0 = this.clock.now();
     if (this.recording) this.recorder!.waitBegin(this.txSeq, t0, reason, blocker, blockerTx, this.siteCell[0]);
     const stateWord = W_THREAD_TABLE + this.thread * THREAD_WORDS + T_WAIT;
@@ -1121,7 +1124,7 @@ export class Heap implements HeapViews {
     this.waitedOnInevitable = inev;
     if (this.recording) {
       this.recorder!.waitEnd(this.txSeq, t1, reason);
-      this.recorder!.blocked(this.txSeq, t1, blocker, blockerTx, blockerSite, t1 - t0);
+      this.recorder!.blocked(this.txSeq, t1, blocker, blockerTx, blockerSite, t1 - t0, blockerReason);
     }
   }
 

@@ -54,6 +54,8 @@ export const W_ALLOC_LOCK = 35;
 export const W_INEV = 48;
 export const W_INEV_TXSEQ = 49;
 export const W_INEV_SITE = 50;
+/** InevitableReason of the current inevitable transaction. */
+export const W_INEV_REASON = 51;
 /** Number of threads ever attached (thread index allocator). */
 export const W_THREADS = 64;
 /** 1 while a recorder listens; checked once per transaction start. */

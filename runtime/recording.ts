@@ -187,9 +187,10 @@ export class Recorder {
     this.ring.put(header(Ev.WaitEnd, this.worker), txSeq, t, reason, 0, 0, 0);
   }
 
-  blocked(txSeq: number, t: number, blockerWorker: number, blockerTxSeq: number, blockerSite: number, waitNs: number): void {
+  blocked(txSeq: number, t: number, blockerWorker: number, blockerTxSeq: number, blockerSite: number, waitNs: number, blockerReason: number): void {
+    this.undefer();
     if (!this.canWrite()) return;
-    this.ring.put(header(Ev.Blocked, this.worker), txSeq, t, blockerWorker, blockerTxSeq, blockerSite, Math.min(waitNs, 0xffffffff) | 0);
+    this.ring.put(header(Ev.Blocked, this.worker, blockerReason + 1), txSeq, t, blockerWorker, blockerTxSeq, blockerSite, Math.min(waitNs, 0xffffffff) | 0);
   }
 
   publish(): void {
