@@ -13,6 +13,7 @@
  * - `STMSCOPE_SERVER`       stream to this server URL from the first transaction
  * - `STMSCOPE_AGENT=0`      no agent at all (nothing can attach)
  */
+import { unlinkSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
 import type { SharedHeap } from './heap.ts';
 import { launchWorker } from './worker-launch.ts';
@@ -87,12 +88,32 @@ export function startAgent(shared: SharedHeap, config: AgentConfig | null = agen
     disabledForProcess = true;
   });
   agent = { worker, control, config };
-  if (config.recordFile || config.server) {
+  // The agent thread names its discovery entry and socket; it cannot remove them
+  // itself at exit (worker threads stop first), so this thread does.
+  let agentFiles: string[] = [];
+  worker.on('message', (m: { type?: string; paths?: unknown }) => {
+    if (m && m.type === 'stmscope-agent-files' && Array.isArray(m.paths)) agentFiles = m.paths.map(String);
+  });
+  // a 'message' listener refs the worker again: the agent must never keep the program alive
+  worker.unref();
+  const fromStart = !!(config.recordFile || config.server);
+  if (fromStart) {
     // Record from the very first transaction: threads fill their rings while
     // the agent thread is still starting (the rings absorb the first ~16k events).
     Atomics.store(new Int32Array(shared.heap), W_RECORDING, 1);
     installExitFlush(control);
   }
+  process.on('exit', () => {
+    // a client attached later (stmscope attach) gets its last events and END too
+    if (!fromStart && Atomics.load(control, A_SESSION) === 1) flushAgent(1000, true);
+    for (const f of agentFiles) {
+      try {
+        unlinkSync(f);
+      } catch {
+        /* already gone */
+      }
+    }
+  });
   return true;
 }
 
