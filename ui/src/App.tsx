@@ -168,6 +168,14 @@ function Banners() {
       </div>,
     );
   }
+  if (current?.status === 'ready' && current.local?.imported) {
+    out.push(
+      <div key="imported" className="st-banner st-banner--warn" role="status">
+        {current.title} is {current.local.imported}, converted to stmscope's model: markers became one-frame stacks.
+        {current.local.warnings.length ? ` ${current.local.warnings.slice(0, 3).join(' ')}` : ''}
+      </div>,
+    );
+  }
   if (behind) {
     out.push(
       <div key="behind" className="st-banner st-banner--warn">

@@ -35,7 +35,6 @@ export function ExportMenu() {
       setBusy(false);
     }
   };
-  const local = backend.kind === 'local';
   return (
     <div className="st-menu" ref={ref}>
       <button className="st-btn" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)} disabled={busy} data-testid="export">
@@ -61,8 +60,7 @@ export function ExportMenu() {
             role="menuitem"
             className="st-menu__item"
             data-testid="export-chrome"
-            disabled={local}
-            title={local ? 'Open the recording with `stmscope view FILE` to export traces' : 'Chrome Trace Event JSON for Perfetto UI and chrome://tracing'}
+            title="Chrome Trace Event JSON with culprit → victim flow arrows, for Perfetto UI and chrome://tracing"
             onClick={run('Trace export', () => backend.traceExport('chrome'))}
           >
             Perfetto / Chrome trace
@@ -71,8 +69,7 @@ export function ExportMenu() {
             role="menuitem"
             className="st-menu__item"
             data-testid="export-speedscope"
-            disabled={local}
-            title={local ? 'Open the recording with `stmscope view FILE` to export traces' : 'Time lost by victim stack, for speedscope'}
+            title="Time lost by victim stack, for speedscope"
             onClick={run('speedscope export', () => backend.traceExport('speedscope'))}
           >
             speedscope profile

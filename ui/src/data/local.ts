@@ -22,6 +22,8 @@ export class LocalBackend implements SessionBackend {
   private readonly pending = new Map<number, Pending>();
   private closed = false;
   private snapshot: AggregateSnapshot | undefined;
+  /** the input was converted (PyPy-STM log): the recording comes from the worker */
+  private converted = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -56,6 +58,7 @@ export class LocalBackend implements SessionBackend {
       const m = await b.request({ type: 'open', id: 0, file, name });
       if (m.type !== 'opened') throw new Error('unexpected answer from the worker');
       b.snapshot = m.snapshot;
+      b.converted = !!m.info.imported;
       return { backend: b, info: m.info, data: { seq: 1, live: false, snapshot: m.snapshot, bounds: m.bounds, workers: m.workers } };
     } catch (e) {
       b.close();
@@ -100,17 +103,22 @@ export class LocalBackend implements SessionBackend {
   async report(format: ReportFormat): Promise<Download> {
     const m = await this.request({ type: 'report', id: 0, format });
     if (m.type !== 'file') throw new Error('unexpected answer');
-    return { name: m.name, type: m.mime, blob: new Blob([m.data], { type: m.mime }) };
+    return { name: m.name, type: m.mime, blob: m.data instanceof Blob ? m.data : new Blob([m.data], { type: m.mime }) };
   }
 
   async recording(): Promise<Download> {
+    if (this.converted) {
+      const m = await this.request({ type: 'recording', id: 0 });
+      if (m.type !== 'file') throw new Error('unexpected answer');
+      return { name: m.name, type: m.mime, blob: m.data instanceof Blob ? m.data : new Blob([m.data], { type: m.mime }) };
+    }
     return { name: `${fileStem(this.name)}.stmrec`, type: 'application/octet-stream', blob: this.file };
   }
 
   async traceExport(format: TraceFormat): Promise<Download> {
     const m = await this.request({ type: 'trace', id: 0, format });
     if (m.type !== 'file') throw new Error('unexpected answer');
-    return { name: m.name, type: m.mime, blob: new Blob([m.data], { type: m.mime }) };
+    return { name: m.name, type: m.mime, blob: m.data instanceof Blob ? m.data : new Blob([m.data], { type: m.mime }) };
   }
 
   close(): void {

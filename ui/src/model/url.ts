@@ -96,7 +96,8 @@ export function decodeUrlState(search: string): UrlState {
   const g = p.get('g');
   if (g && g.length <= 200) st.group = g;
   const c = int(p.get('c'));
-  if (c !== undefined && c >= 0) st.conflict = c;
+  // Conflict ids: abort rows (≥ 0) or blocked-by-inevitable waits (≤ −2, model/timeline.ts).
+  if (c !== undefined && c !== -1) st.conflict = c;
   const file = p.get('file');
   if (file && file.length <= 1000) st.file = file;
   const line = int(p.get('line'));

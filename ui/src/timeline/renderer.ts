@@ -129,17 +129,23 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, d: DrawInput): DrawS
         const top = laneTop(li);
         laneMarks(pr, w, view, plotW, marks, 1);
         stats.marks += marks.n;
-        // Batched by colour: 7 passes over the marks at most.
+        // Batched by colour into one path each (7 passes over the marks at most), snapped to pixels.
         for (let k = 0; k <= MarkKind.MergedAbort; k++) {
           let any = false;
+          const merged = k >= MarkKind.Merged;
           for (let i = 0; i < marks.n; i++) {
             if (marks.kind[i] !== k) continue;
             if (!any) {
-              ctx.fillStyle = kindColour(p, k);
+              ctx.beginPath();
               any = true;
             }
-            const merged = k >= MarkKind.Merged;
-            ctx.fillRect(GUTTER + marks.x[i], top + (merged ? 3 : 1), marks.w[i], LANE_H - (merged ? 6 : 2));
+            const x0 = Math.round(GUTTER + marks.x[i]);
+            const x1 = Math.max(x0 + 1, Math.round(GUTTER + marks.x[i] + marks.w[i]));
+            ctx.rect(x0, top + (merged ? 3 : 1), x1 - x0, LANE_H - (merged ? 6 : 2));
+          }
+          if (any) {
+            ctx.fillStyle = kindColour(p, k);
+            ctx.fill();
           }
         }
         // Merged counts (Tracy's "×N").
@@ -152,20 +158,26 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, d: DrawInput): DrawS
         }
         // Separators between adjacent single marks wider than 4 px, so retries read as separate attempts.
         ctx.fillStyle = p.bg;
-        for (let i = 0; i < marks.n; i++) if (marks.count[i] === 1 && marks.w[i] > 4) ctx.fillRect(GUTTER + marks.x[i], top + 1, 1, LANE_H - 2);
+        ctx.beginPath();
+        for (let i = 0; i < marks.n; i++) if (marks.count[i] === 1 && marks.w[i] > 4) ctx.rect(Math.round(GUTTER + marks.x[i]), top + 1, 1, LANE_H - 2);
+        ctx.fill();
         // Waits: a band at the bottom of the lane.
         laneWaits(pr, w, view, plotW, waitsBuf);
         if (waitsBuf.length) {
           ctx.fillStyle = p.wait;
-          for (let i = 0; i < waitsBuf.length; i += 2) ctx.fillRect(GUTTER + waitsBuf[i], top + LANE_H - 7, waitsBuf[i + 1], 6);
+          ctx.beginPath();
+          for (let i = 0; i < waitsBuf.length; i += 2) {
+            const x0 = Math.round(GUTTER + waitsBuf[i]);
+            ctx.rect(x0, top + LANE_H - 7, Math.max(1, Math.round(GUTTER + waitsBuf[i] + waitsBuf[i + 1]) - x0), 6);
+          }
+          ctx.fill();
         }
       }
     } else {
       stats.summary = true;
       const [i0, i1] = bucketRange(r, view);
       const pxPerNs = plotW / span(view);
-      const bw = r.bucketNs * pxPerNs;
-      for (let li = 0; li < layout.lanes.length; li++) {
+        for (let li = 0; li < layout.lanes.length; li++) {
         const lane = pr.lanes.get(layout.lanes[li]);
         if (!lane) continue;
         const top = laneTop(li);
@@ -177,43 +189,62 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, d: DrawInput): DrawS
           [lane.abortedNs, p.abort],
           [lane.waitingNs, p.wait],
         ];
+        // Columns snapped to whole pixels: one path per colour, no anti-aliased seams.
         const base = new Float32Array(Math.max(0, i1 - i0));
+        const colX = (i: number) => Math.round(GUTTER + (r.startNs + i * r.bucketNs - view.startNs) * pxPerNs);
         for (const [series, colour] of layers) {
-          ctx.fillStyle = colour;
+          ctx.beginPath();
           for (let i = i0; i < i1; i++) {
             const v = series[i];
             if (!(v > 0)) continue;
             const total = lane.committedNs[i] + lane.abortedNs[i] + lane.waitingNs[i];
             const norm = total > r.bucketNs ? r.bucketNs / total : 1;
-            const h = Math.max(1, (v / r.bucketNs) * norm * hMax);
-            const x = GUTTER + (r.startNs + i * r.bucketNs - view.startNs) * pxPerNs;
+            const h = Math.max(1, Math.round((v / r.bucketNs) * norm * hMax));
+            const x = colX(i);
             const y0 = bottom - base[i - i0];
-            ctx.fillRect(x, y0 - h, Math.max(1, bw), h);
+            ctx.rect(x, y0 - h, Math.max(1, colX(i + 1) - x), h);
             base[i - i0] += h;
           }
+          ctx.fillStyle = colour;
+          ctx.fill();
         }
-        ctx.fillStyle = p.inevitable;
+        ctx.beginPath();
         for (let i = i0; i < i1; i++) {
           const v = lane.inevitableNs[i];
           if (!(v > 0)) continue;
           const total = lane.committedNs[i] + lane.abortedNs[i] + lane.waitingNs[i];
           const norm = total > r.bucketNs ? r.bucketNs / total : 1;
-          const h = Math.max(1, Math.min(v, lane.committedNs[i] || v) / r.bucketNs * norm * hMax);
-          const x = GUTTER + (r.startNs + i * r.bucketNs - view.startNs) * pxPerNs;
-          ctx.fillRect(x, bottom - h, Math.max(1, bw), h);
+          const h = Math.max(1, Math.round((Math.min(v, lane.committedNs[i] || v) / r.bucketNs) * norm * hMax));
+          const x = colX(i);
+          ctx.rect(x, bottom - h, Math.max(1, colX(i + 1) - x), h);
         }
+        ctx.fillStyle = p.inevitable;
+        ctx.fill();
         // Aborts as ticks on top, so single aborts stay visible in a busy lane.
-        ctx.fillStyle = p.abort;
+        ctx.beginPath();
         for (let i = i0; i < i1; i++) {
-          if (lane.aborts[i] > 0) ctx.fillRect(GUTTER + (r.startNs + i * r.bucketNs - view.startNs) * pxPerNs, top, Math.max(1, bw), 3);
+          if (lane.aborts[i] > 0) {
+            const x = colX(i);
+            ctx.rect(x, top, Math.max(1, colX(i + 1) - x), 3);
+          }
         }
-        // Merged counts per run of busy buckets.
-        ctx.fillStyle = p.label;
+        ctx.fillStyle = p.abort;
+        ctx.fill();
+        // Merged counts per run of busy buckets (Tracy's "×N merged").
         for (const run of summaryRuns(pr, layout.lanes[li], view, plotW)) {
           stats.merged++;
           if (run.w >= 60 && run.count > 0) {
             const text = `×${fmtInt(run.count)} merged`;
-            if (ctx.measureText(text).width + 8 < run.w) ctx.fillText(text, GUTTER + Math.max(0, run.x) + 4, top + 8);
+            const tw = ctx.measureText(text).width;
+            if (tw + 12 < run.w) {
+              const x = GUTTER + Math.max(0, run.x) + 4;
+              ctx.fillStyle = p.bg;
+              ctx.globalAlpha = 0.8;
+              ctx.fillRect(x - 2, top + LANE_H / 2 - 7, tw + 4, 14);
+              ctx.globalAlpha = 1;
+              ctx.fillStyle = p.label;
+              ctx.fillText(text, x, top + LANE_H / 2);
+            }
           }
         }
         stats.marks += i1 - i0;
@@ -241,15 +272,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, d: DrawInput): DrawS
       if (!d.arrowFilter(a)) continue;
       if (drawArrow(ctx, a, laneIdx, X, view, false)) stats.arrows++;
     }
-    if (!drawAll) {
-      // Too many to read: mark the victims' aborts only.
-      for (let k = 0; k < order.length; k++) {
-        const a = r.arrows[order[k]];
-        const li = laneIdx.get(a.victimWorker);
-        if (li === undefined || a.victimNs < view.startNs || a.victimNs > view.endNs || !d.arrowFilter(a)) continue;
-        ctx.fillRect(X(a.victimNs) - 0.5, laneTop(li) - 2, 1.5, 4);
-      }
-    }
+    // Beyond MAX_ARROWS, arrows are unreadable: the lanes' red abort ticks stand for them.
     if (r.truncated) {
       ctx.fillStyle = p.muted;
       ctx.fillText('some marks omitted: zoom in for every transaction', GUTTER + 6, laneTop(layout.lanes.length) + 2);

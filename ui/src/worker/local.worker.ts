@@ -11,14 +11,17 @@
 
 import { Ingest } from '../../../model/ingest.ts';
 import { FormatError, type DecodeStatus } from '../../../model/format.ts';
+import { InputError, RecordingInput, PypyFormatError, type InputStatus } from '../../../model/input.ts';
+import { StoreTimeline } from '../../../model/timeline.ts';
 import { buildReport } from '../../../model/report/build.ts';
 import { renderJson } from '../../../model/report/json.ts';
 import { renderMarkdown } from '../../../model/report/markdown.ts';
 import { renderHtml } from '../../../model/report/html.ts';
 import { renderText } from '../../../model/report/text.ts';
+import { chromeTraceChunks } from '../../../model/export/chrome.ts';
+import { speedscopeFromStore } from '../../../model/export/speedscope.ts';
 import type { AggregateSnapshot } from '../../../model/aggregate.ts';
 import type { TimelineSource } from '../../../model/protocol.ts';
-import { StoreTimeline } from './timeline-fallback.ts';
 import type { FromWorker, OpenedInfo, ToWorker } from './messages.ts';
 
 interface Opened {
@@ -27,29 +30,41 @@ interface Opened {
   snapshot: AggregateSnapshot;
   timeline: TimelineSource;
   name: string;
+  /** the recording bytes when the input was converted (a PyPy-STM log) */
+  converted?: Blob;
 }
 
 let opened: Opened | undefined;
 
 const post = (m: FromWorker, transfer: Transferable[] = []) => (self as unknown as Worker).postMessage(m, transfer);
 
-/** Reads a Blob in slices (no 512M-char string limit, progress as it goes). */
-async function readInto(id: number, file: Blob, ingest: Ingest): Promise<void> {
+/**
+ * Reads a Blob in slices (no 512M-char string limit, progress as it goes)
+ * through model/input: a recording passes through, a PyPy-STM log is
+ * converted to one on the fly.
+ */
+async function readInto(id: number, file: Blob, ingest: Ingest, keep: Uint8Array[] | undefined): Promise<InputStatus> {
   const SLICE = 8 << 20;
   let last = 0;
+  const input = new RecordingInput((b) => {
+    ingest.feed(b);
+    if (keep && input.kind?.kind !== 'stmscope') keep.push(b.slice());
+  });
   for (let off = 0; off < file.size; off += SLICE) {
     const buf = new Uint8Array(await file.slice(off, Math.min(file.size, off + SLICE)).arrayBuffer());
-    ingest.feed(buf);
+    input.feed(buf);
     const now = performance.now();
     if (now - last > 100) {
       last = now;
       post({ type: 'progress', id, bytes: Math.min(file.size, off + SLICE), total: file.size });
     }
   }
+  return input.finish();
 }
 
 function describeError(e: unknown, name: string): string {
-  if (e instanceof FormatError) return `${name} is not a stmscope recording (${e.message}). Record one with: stmscope record -o run.stmrec -- node app.js`;
+  if (e instanceof InputError || e instanceof FormatError || e instanceof PypyFormatError)
+    return `${name} cannot be opened: ${e.message}. stmscope opens its own recordings (stmscope record -o run.stmrec -- node app.js) and PyPy-STM logs.`;
   return `Could not read ${name}: ${e instanceof Error ? e.message : String(e)}`;
 }
 
@@ -57,8 +72,10 @@ async function open(id: number, file: Blob, name: string): Promise<void> {
   const t0 = performance.now();
   opened = undefined;
   const ingest = new Ingest({ store: { initialCapacity: 1 << 16 } });
+  const kept: Uint8Array[] = [];
+  let input: InputStatus;
   try {
-    await readInto(id, file, ingest);
+    input = await readInto(id, file, ingest, kept);
   } catch (e) {
     post({ type: 'error', id, message: describeError(e, name) });
     return;
@@ -70,15 +87,18 @@ async function open(id: number, file: Blob, name: string): Promise<void> {
   }
   const snapshot = ingest.aggregator!.snapshot();
   const timeline = new StoreTimeline(ingest.store!);
-  opened = { ingest, status, snapshot, timeline, name };
+  const imported = input.kind === 'stmscope' ? undefined : input.description;
+  opened = { ingest, status, snapshot, timeline, name, ...(imported ? { converted: new Blob(kept as BlobPart[]) } : {}) };
+  const warnings = [...(input.pypy?.warnings ?? []), ...status.warnings].slice(0, 20);
   const info: OpenedInfo = {
     name,
     bytes: file.size,
     meta: ingest.meta ?? {},
     problem: status.problem ? (status.message ?? 'the recording is damaged') : null,
-    warnings: status.warnings.slice(0, 20),
+    warnings,
     complete: status.complete,
     loadMs: performance.now() - t0,
+    ...(imported ? { imported } : {}),
   };
   const b = timeline.bounds();
   post({
@@ -131,8 +151,22 @@ self.onmessage = (ev: MessageEvent<ToWorker>) => {
       }
       case 'report':
         return report(m.id, m.format);
-      case 'trace':
-        throw new Error('Trace export of a local recording is not available in this build yet; open the recording through `stmscope view FILE` to export it from the server.');
+      case 'recording': {
+        const o = need();
+        if (!o.converted) throw new Error('the original file is the recording');
+        return post({ type: 'file', id: m.id, name: `${o.name.replace(/\.[^.]*$/, '') || 'imported'}.stmrec`, mime: 'application/octet-stream', data: o.converted });
+      }
+      case 'trace': {
+        const o = need();
+        const stem = o.name.replace(/\.[^.]*$/, '') || 'stmscope';
+        if (m.format === 'chrome') {
+          // Streamed in pieces into a Blob: no single giant string.
+          const parts = [...chromeTraceChunks(o.ingest.store!, { meta: o.ingest.meta, generator: 'stmscope dashboard' })];
+          return post({ type: 'file', id: m.id, name: `${stem}.trace.json`, mime: 'application/json', data: new Blob(parts, { type: 'application/json' }) });
+        }
+        const file = speedscopeFromStore(o.ingest.store!, { name: `${o.name}: time lost to conflicts`, exporter: 'stmscope dashboard' });
+        return post({ type: 'file', id: m.id, name: `${stem}.speedscope.json`, mime: 'application/json', data: JSON.stringify(file) });
+      }
     }
   };
   run().catch((e: unknown) => post({ type: 'error', id: m.id, message: e instanceof Error ? e.message : String(e) }));

@@ -14,7 +14,9 @@ export type ToWorker =
   | { type: 'window'; id: number; query: WindowQuery }
   | { type: 'occurrences'; id: number; groupKey: string; offset: number; limit: number }
   | { type: 'report'; id: number; format: ReportFormat }
-  | { type: 'trace'; id: number; format: TraceFormat };
+  | { type: 'trace'; id: number; format: TraceFormat }
+  /** the recording as stmscope bytes (the converted one for a PyPy-STM log) */
+  | { type: 'recording'; id: number };
 
 export interface OpenedInfo {
   name: string;
@@ -35,5 +37,5 @@ export type FromWorker =
   | { type: 'opened'; id: number; info: OpenedInfo; snapshot: AggregateSnapshot; bounds: { startNs: number; endNs: number }; workers: number[] }
   | { type: 'window'; id: number; result: WindowResult }
   | { type: 'occurrences'; id: number; total: number; items: Occurrence[] }
-  | { type: 'file'; id: number; name: string; mime: string; data: string | ArrayBuffer }
+  | { type: 'file'; id: number; name: string; mime: string; data: string | Blob }
   | { type: 'error'; id: number; message: string };
