@@ -31,9 +31,13 @@ export function RatesChart({ snapshot, range, onRange, height = 200 }: Props) {
       const tl = snapshot.timeline;
       const n = tl.commits.length;
       const duration = Math.max(snapshot.durationNs, snapshot.lastNs, n * tl.bucketNs * 0.5, 1);
-      const commits = tl.commits.map((c, i) => ({ t: (i + 0.5) * tl.bucketNs, v: perSecond(c, tl.bucketNs) }));
-      const aborts = tl.aborts.map((c, i) => ({ t: (i + 0.5) * tl.bucketNs, v: perSecond(c, tl.bucketNs) }));
-      const x = d3.scaleLinear().domain([0, duration]).range([0, iw]);
+      const inDomain = (d: { t: number }) => d.t >= snapshot.firstNs - tl.bucketNs;
+      const commits0 = tl.commits.map((c, i) => ({ t: (i + 0.5) * tl.bucketNs, v: perSecond(c, tl.bucketNs) }));
+      const aborts = tl.aborts.map((c, i) => ({ t: (i + 0.5) * tl.bucketNs, v: perSecond(c, tl.bucketNs) })).filter(inDomain);
+      const commits = commits0.filter(inDomain);
+      // Start at the first event: programs often spend a while before their first transaction.
+      const t0 = Math.max(0, Math.floor(snapshot.firstNs / tl.bucketNs) * tl.bucketNs);
+      const x = d3.scaleLinear().domain([t0 < duration ? t0 : 0, duration]).range([0, iw]);
       const ymax = d3.max([...commits, ...aborts], (d) => d.v) ?? 1;
       const y = d3
         .scaleLinear()
@@ -116,14 +120,15 @@ export function RatesChart({ snapshot, range, onRange, height = 200 }: Props) {
 }
 
 /** A per-group mini timeline: conflicts per bucket as bars. */
-export function MiniHistogram({ histogram, bucketNs, durationNs, height = 46 }: { histogram: number[]; bucketNs: number; durationNs: number; height?: number }) {
+export function MiniHistogram({ histogram, bucketNs, durationNs, startNs = 0, height = 46 }: { histogram: number[]; bucketNs: number; durationNs: number; startNs?: number; height?: number }) {
   const ref = useRef<SVGSVGElement>(null);
   useEffect(() => {
     const svg = ref.current;
     if (!svg) return;
     const width = Math.max(200, svg.clientWidth || 400);
     const duration = Math.max(durationNs, histogram.length * bucketNs * 0.5, 1);
-    const x = d3.scaleLinear().domain([0, duration]).range([0, width]);
+    const t0 = Math.max(0, Math.floor(startNs / bucketNs) * bucketNs);
+    const x = d3.scaleLinear().domain([t0 < duration ? t0 : 0, duration]).range([0, width]);
     const y = d3
       .scaleLinear()
       .domain([0, d3.max(histogram) || 1])
@@ -155,7 +160,7 @@ export function MiniHistogram({ histogram, bucketNs, durationNs, height = 46 }: 
       .attr('y', height - 1)
       .style('fill', 'var(--muted)')
       .style('font-size', '10px')
-      .text('0');
+      .text(fmtTick(x.domain()[0], duration));
     root
       .append('text')
       .attr('x', width)
@@ -164,6 +169,6 @@ export function MiniHistogram({ histogram, bucketNs, durationNs, height = 46 }: 
       .style('fill', 'var(--muted)')
       .style('font-size', '10px')
       .text(fmtTick(duration, duration));
-  }, [histogram, bucketNs, durationNs, height]);
+  }, [histogram, bucketNs, durationNs, startNs, height]);
   return <svg ref={ref} className="st-mini" style={{ width: '100%', display: 'block' }} role="img" aria-label="Conflicts of this group over time" />;
 }

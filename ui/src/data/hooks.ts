@@ -4,8 +4,10 @@
  */
 
 import { createContext, useContext, useRef, useSyncExternalStore } from 'react';
-import type { Atom } from '../model/atom.ts';
 import type { Hub } from './hub.ts';
+import { Atom } from '../model/atom.ts';
+import type { SessionInfo } from '../../../model/protocol.ts';
+import { displayPath, shortLocation } from '../model/figures.ts';
 
 export function useAtom<T>(atom: Atom<T>): T;
 export function useAtom<T, U>(atom: Atom<T>, select: (v: T) => U): U;
@@ -26,4 +28,22 @@ export function useHub(): Hub {
   const h = useContext(HubContext);
   if (!h) throw new Error('useHub outside <HubContext.Provider>');
   return h;
+}
+
+/** The open program's working directory (to show paths relative to it), if known. */
+export function useCwd(): string | undefined {
+  const hub = useHub();
+  const cur = useAtom(hub.current);
+  const sessions = useAtom(hub.server?.sessions ?? NO_SESSIONS);
+  if (!cur) return undefined;
+  if (cur.local) return typeof cur.local.meta.cwd === 'string' ? cur.local.meta.cwd : undefined;
+  return sessions.find((s) => s.id === cur.id)?.program?.cwd;
+}
+
+const NO_SESSIONS = new Atom<SessionInfo[]>([]);
+
+/** `file:line` of a location, relative to the program's directory. */
+export function useLoc(): (loc: string) => string {
+  const cwd = useCwd();
+  return (loc: string) => displayPath(shortLocation(loc), cwd);
 }

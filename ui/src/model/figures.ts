@@ -112,6 +112,17 @@ export function parseLocation(loc: string): { file: string; line: number; column
   return m ? { file: m[1], line: Number(m[2]), column: Number(m[3]) } : undefined;
 }
 
+/**
+ * A path as the user thinks of it: relative to the program's working
+ * directory when below it (`/home/u/app/src/x.ts` → `src/x.ts`). Locations
+ * (`file:line:col`) work too.
+ */
+export function displayPath(path: string, cwd: string | undefined): string {
+  if (!cwd || !path.startsWith('/')) return path;
+  const base = cwd.endsWith('/') ? cwd : `${cwd}/`;
+  return path.startsWith(base) ? path.slice(base.length) : path;
+}
+
 /** The last path segments of a file, for narrow places. */
 export function baseName(file: string): string {
   const parts = file.split(/[\\/]/);

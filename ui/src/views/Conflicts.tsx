@@ -8,9 +8,9 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { ConflictGroup, GroupSide } from '../../../model/aggregate.ts';
 import type { Occurrence } from '../../../model/protocol.ts';
-import { useAtom, useHub } from '../data/hooks.ts';
+import { useAtom, useHub, useLoc } from '../data/hooks.ts';
 import { filterGroups, hasFilters } from '../model/filters.ts';
-import { fmtInt, fmtNs, shortLocation } from '../model/figures.ts';
+import { fmtInt, fmtNs } from '../model/figures.ts';
 import { useView } from '../state/view.ts';
 import { viewForConflict } from '../timeline/controller.ts';
 import { fit } from '../model/viewport.ts';
@@ -19,6 +19,7 @@ import { Snippet } from '../components/Snippet.tsx';
 import { MiniHistogram } from '../components/RatesChart.tsx';
 
 export function ConflictsView() {
+  const loc = useLoc();
   const hub = useHub();
   const snapshot = useAtom(hub.data, (d) => d?.snapshot);
   const filters = useView((s) => s.filters);
@@ -60,7 +61,7 @@ export function ConflictsView() {
                       <span className={`st-kind st-kind--${g.kind}`}>{g.kind}</span> {g.objects[0] ? <strong>{g.objects[0].label}</strong> : null}
                       {g.distinctObjects > 1 ? <span className="st-muted"> +{g.distinctObjects - 1}</span> : null}
                       <div className="st-small st-mono">
-                        {shortLocation(g.victim.location) || '?'} ← {g.culprit ? shortLocation(g.culprit.location) || '?' : 'unknown culprit'}
+                        {loc(g.victim.location) || '?'} ← {g.culprit ? loc(g.culprit.location) || '?' : 'unknown culprit'}
                       </div>
                       {g.advice ? <div className="st-small st-muted">advice: {g.advice.rule}</div> : null}
                     </td>
@@ -112,7 +113,7 @@ function GroupDetail({ group }: { group: ConflictGroup }) {
       ) : null}
       <SideBySide group={g} />
       <h3>Over time</h3>
-      <MiniHistogram histogram={g.histogram} bucketNs={snapshot.timeline.bucketNs} durationNs={Math.max(snapshot.durationNs, snapshot.lastNs)} />
+      <MiniHistogram histogram={g.histogram} bucketNs={snapshot.timeline.bucketNs} durationNs={Math.max(snapshot.durationNs, snapshot.lastNs)} startNs={snapshot.firstNs} />
       {g.objects.length ? (
         <>
           <h3 style={{ marginTop: 14 }}>Objects</h3>
@@ -169,6 +170,7 @@ export function SideBySide({ group, compact = false }: { group: ConflictGroup; c
 }
 
 function Side({ side, role, compact }: { side: GroupSide; role: 'victim' | 'culprit'; compact: boolean }) {
+  const loc = useLoc();
   const [stackIdx, setStackIdx] = useState(0);
   const stack = side.stacks[Math.min(stackIdx, side.stacks.length - 1)];
   const frames = stack?.frames ?? [];
@@ -178,7 +180,7 @@ function Side({ side, role, compact }: { side: GroupSide; role: 'victim' | 'culp
     <div className={`st-side st-side--${role}`} data-testid={`side-${role}`}>
       <div className="st-side__head">
         <strong>{role === 'victim' ? 'Victim (aborted)' : 'Culprit (committed first)'}</strong>
-        <code data-testid={`${role}-location`}>{shortLocation(side.location) || 'unknown location'}</code>
+        <code data-testid={`${role}-location`}>{loc(side.location) || 'unknown location'}</code>
         <span className="st-small st-muted">workers {side.workers.join(', ') || '?'}</span>
         {side.stacks.length > 1 ? (
           <select className="st-input st-small" value={stackIdx} onChange={(e) => setStackIdx(Number(e.target.value))} aria-label="Stack">
@@ -196,8 +198,7 @@ function Side({ side, role, compact }: { side: GroupSide; role: 'victim' | 'culp
           <div className="st-frame__loc">
             <span className="st-frame__fn">{f.function || '(anonymous)'}</span>
             <button className="st-link st-mono" onClick={() => openSource(f.file, f.line)} title="Open the file with its conflict heat" data-testid="frame-link">
-              {f.file}:{f.line}
-              {f.column ? `:${f.column}` : ''}
+              {loc(`${f.file}:${f.line}:${f.column}`)}
             </button>
             {i === 0 ? <span className="st-badge">{role === 'victim' ? 'conflicting access' : 'write that won'}</span> : null}
           </div>

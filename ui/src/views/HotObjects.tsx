@@ -4,9 +4,9 @@
  * jumps to its conflicts.
  */
 import { useMemo } from 'react';
-import { useAtom, useHub } from '../data/hooks.ts';
+import { useAtom, useHub, useLoc } from '../data/hooks.ts';
 import { filterGroups, filterHotObjects, hasFilters, type HotObjectRow } from '../model/filters.ts';
-import { fmtInt, fmtNs, parseLocation, shortLocation } from '../model/figures.ts';
+import { fmtInt, fmtNs, parseLocation } from '../model/figures.ts';
 import { useView } from '../state/view.ts';
 import { EmptyState } from '../components/States.tsx';
 
@@ -52,6 +52,7 @@ export function HotObjectsView() {
 }
 
 function Row({ r, rank }: { r: HotObjectRow; rank: number }) {
+  const loc = useLoc();
   const o = r.object;
   const openSource = useView((s) => s.openSource);
   const showConflicts = () => {
@@ -79,13 +80,13 @@ function Row({ r, rank }: { r: HotObjectRow; rank: number }) {
       </td>
       <td className="st-small">
         {r.sites.slice(0, 4).map((s) => {
-          const loc = parseLocation(s.location);
+          const at = parseLocation(s.location);
           return (
             <div key={`${s.role}:${s.location}`}>
               <span className="st-muted">{s.role === 'victim' ? 'aborted at' : 'won at'}</span>{' '}
-              {loc ? (
-                <button className="st-link st-mono" onClick={() => openSource(loc.file, loc.line)}>
-                  {shortLocation(s.location)}
+              {at ? (
+                <button className="st-link st-mono" onClick={() => openSource(at.file, at.line)}>
+                  {loc(s.location)}
                 </button>
               ) : (
                 <code>{s.location}</code>

@@ -5,9 +5,9 @@
  */
 import { useMemo } from 'react';
 import type { AggregateSnapshot, WorkerFigures } from '../../../model/aggregate.ts';
-import { useAtom, useHub } from '../data/hooks.ts';
+import { useAtom, useHub, useLoc } from '../data/hooks.ts';
 import { filterGroups, hasFilters, totalsInRange, type FilteredGroup } from '../model/filters.ts';
-import { fmtInt, fmtNs, fmtPct, fmtX, shortLocation, totals, workerTotals } from '../model/figures.ts';
+import { fmtInt, fmtNs, fmtPct, fmtX, totals, workerTotals } from '../model/figures.ts';
 import { useView } from '../state/view.ts';
 import { RatesChart } from '../components/RatesChart.tsx';
 import { EmptyState } from '../components/States.tsx';
@@ -84,6 +84,7 @@ function Card({ label, value, sub, testid }: { label: string; value: string; sub
 }
 
 function TopConflicts({ groups, filtered, total }: { groups: FilteredGroup[]; filtered: boolean; total: number }) {
+  const loc = useLoc();
   const open = (key: string) => {
     const st = useView.getState();
     st.openGroup(key);
@@ -99,11 +100,11 @@ function TopConflicts({ groups, filtered, total }: { groups: FilteredGroup[]; fi
           return (
             <li key={g.key} style={{ marginBottom: 4 }}>
               <button className="st-link" onClick={() => open(g.key)} data-testid="top-conflict">
-                <span className={`st-kind st-kind--${g.kind}`}>{g.kind}</span> {obj ? <strong>{obj}</strong> : null} <code>{shortLocation(g.victim.location) || '?'}</code>
+                <span className={`st-kind st-kind--${g.kind}`}>{g.kind}</span> {obj ? <strong>{obj}</strong> : null} <code>{loc(g.victim.location) || '?'}</code>
                 {g.culprit ? (
                   <>
                     {' '}
-                    ← <code>{shortLocation(g.culprit.location) || '?'}</code>
+                    ← <code>{loc(g.culprit.location) || '?'}</code>
                   </>
                 ) : null}{' '}
                 — {fg.approximate ? '≈' : ''}

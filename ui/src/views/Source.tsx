@@ -6,11 +6,11 @@
  * text the recorder stored.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { useAtom, useHub } from '../data/hooks.ts';
+import { useAtom, useCwd, useHub, useLoc } from '../data/hooks.ts';
 import type { SourceSnippet } from '../data/backend.ts';
 import { filterGroups } from '../model/filters.ts';
 import { fileHeat, filesOf, heatLevel, type FileHeat, type LineHeat } from '../model/heat.ts';
-import { fmtInt, fmtNs, shortLocation } from '../model/figures.ts';
+import { displayPath, fmtInt, fmtNs } from '../model/figures.ts';
 import { useView } from '../state/view.ts';
 import { EmptyState } from '../components/States.tsx';
 import { fetchSnippet } from '../components/Snippet.tsx';
@@ -25,6 +25,7 @@ export function SourceView() {
   const fileParam = useView((s) => s.file);
   const lineParam = useView((s) => s.line);
   const openSource = useView((s) => s.openSource);
+  const cwd = useCwd();
   const groups = useMemo(() => (snapshot ? filterGroups(snapshot, filters) : []), [snapshot, filters]);
   const files = useMemo(() => filesOf(groups), [groups]);
   const file = fileParam ?? files[0]?.file;
@@ -57,7 +58,7 @@ export function SourceView() {
           {!files.some((f) => f.file === file) ? <option value={file}>{file}</option> : null}
           {files.map((f) => (
             <option key={f.file} value={f.file}>
-              {f.file} — {fmtNs(f.selfNs)} here, {fmtNs(f.totalNs)} through
+              {displayPath(f.file, cwd)} — {fmtNs(f.selfNs)} here, {fmtNs(f.totalNs)} through
             </option>
           ))}
         </select>
@@ -150,6 +151,7 @@ function SourceLine({
 }
 
 function LineGroups({ h }: { h: LineHeat }) {
+  const loc = useLoc();
   const hub = useHub();
   const snapshot = useAtom(hub.data, (d) => d?.snapshot);
   const groups = (snapshot?.groups ?? []).filter((g) => h.groupKeys.includes(g.key));
@@ -167,7 +169,7 @@ function LineGroups({ h }: { h: LineHeat }) {
                 st.setView('conflicts');
               }}
             >
-              <span className={`st-kind st-kind--${g.kind}`}>{g.kind}</span> {g.objects[0]?.label ?? ''} {shortLocation(g.victim.location)} ← {g.culprit ? shortLocation(g.culprit.location) : '?'} ·{' '}
+              <span className={`st-kind st-kind--${g.kind}`}>{g.kind}</span> {g.objects[0]?.label ?? ''} {loc(g.victim.location)} ← {g.culprit ? loc(g.culprit.location) : '?'} ·{' '}
               {fmtInt(g.count)}× · {fmtNs(g.timeLostNs)}
             </button>
           </li>
