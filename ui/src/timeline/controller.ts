@@ -33,7 +33,7 @@ declare global {
   }
 }
 
-const FRAME_LOG = 600;
+const FRAME_LOG = 5000;
 
 export class TimelineController {
   private readonly ctx: CanvasRenderingContext2D;
@@ -54,6 +54,8 @@ export class TimelineController {
   private walking = false;
   private lastStats: DrawStats | undefined;
   private wheelHintShown = false;
+  /** main-thread ms spent outside frames since the last frame (window results, input): counted in the next frame's time */
+  private offFrameMs = 0;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -198,6 +200,7 @@ export class TimelineController {
   }
 
   private onWindow(res: WindowResult, gen: string): void {
+    const t0 = performance.now();
     this.inflight = undefined;
     this.error = undefined;
     this.prepared = prepareWindow(res);
@@ -213,6 +216,7 @@ export class TimelineController {
       this.again = false;
       this.ensureData();
     }
+    this.offFrameMs += performance.now() - t0;
   }
 
   // -- layout and drawing ---------------------------------------------------
@@ -252,7 +256,8 @@ export class TimelineController {
     }
     this.draw();
     const frames = window.__stmscopeFrames!;
-    frames.push(performance.now() - t0);
+    frames.push(performance.now() - t0 + this.offFrameMs);
+    this.offFrameMs = 0;
     if (frames.length > FRAME_LOG) frames.splice(0, frames.length - FRAME_LOG);
   }
 
@@ -317,6 +322,15 @@ export class TimelineController {
   }
 
   private onMove(e: MouseEvent): void {
+    const t0 = performance.now();
+    try {
+      this.move(e);
+    } finally {
+      this.offFrameMs += performance.now() - t0;
+    }
+  }
+
+  private move(e: MouseEvent): void {
     const p = this.pos(e);
     this.hover = p;
     if (this.drag) {
@@ -423,6 +437,15 @@ export class TimelineController {
   }
 
   private onWheel(e: WheelEvent): void {
+    const t0 = performance.now();
+    try {
+      this.wheel(e);
+    } finally {
+      this.offFrameMs += performance.now() - t0;
+    }
+  }
+
+  private wheel(e: WheelEvent): void {
     const p = this.pos(e);
     const unit = e.deltaMode === 1 ? 16 : e.deltaMode === 2 ? this.layout.width : 1;
     const dx = e.deltaX * unit;
