@@ -60,7 +60,7 @@ function guess(b: Uint8Array): string {
     else if (head.includes('speedscope')) what = 'JSON text (a speedscope profile)';
     else what = 'JSON text';
   } else if (/^[\x09\x0a\x0d\x20-\x7e]*$/.test(head)) what = 'text';
-  return `${what}: ${describeBytes(b)}`;
+  return `${describeBytes(b)}: ${what}`;
 }
 
 /** Options of {@link RecordingInput} and {@link toRecordingBytes}. */
@@ -144,8 +144,12 @@ export class RecordingInput {
       this.converter.feed(bytes);
       return;
     }
-    if (k.kind === 'empty') throw new InputError('the input is empty: expected an stmscope recording or a PyPy-STM log');
-    throw new InputError(`not an stmscope recording or a PyPy-STM log: found ${k.description}`);
+    // The wording of docs/FORMAT.md §4, plus what else stmscope reads.
+    if (k.kind === 'empty') throw new InputError('not an stmscope recording: the input is empty (stmscope reads recordings and PyPy-STM logs)');
+    throw new InputError(
+      `not an stmscope recording: expected the bytes "STMSCOPE" at the start, found ${k.description} ` +
+        `(stmscope also reads PyPy-STM logs, which start with "STMGC-C7-PROF01" or "STMGC-C8-PROF01")`,
+    );
   }
 }
 

@@ -5,9 +5,9 @@ import { renderText } from '../report/text.ts';
 import { EventStore } from '../store.ts';
 import { decodeRecording } from '../format.ts';
 import { convertPypyLog, PypyFormatError, UNKNOWN_THREAD_WORKER, type PypyImportOptions } from './convert.ts';
-import { C7_HEADER, C8_HEADER, PYPY_VARIANTS, pypyVariant, type PypyEventName } from './events.ts';
+import { C7_HEADER, C8_HEADER, PYPY_VARIANTS } from './events.ts';
 import { parseMarker } from './markers.ts';
-import { pypyLog } from './testing.ts';
+import { c8Scenario, pypyLog } from './testing.ts';
 
 const enc = new TextEncoder();
 
@@ -142,46 +142,6 @@ describe('PyPy-STM c7 logs', () => {
     expect(rep.summary).toMatchObject({ commits: 1, aborts: 1 });
   });
 });
-
-/** The hand-computed c8 scenario (final numbering), used by several tests. */
-function c8Scenario(variant = 'c8-n16') {
-  const M1 = 'File "shop.py", line 42, in buy (#18)';
-  const M3 = 'File "log.py", line 7, in write (#4)';
-  const M2 = 'File "db.py", line 3, in flush (#0)';
-  const v = pypyVariant(variant);
-  const has = (n: PypyEventName) => v.events.includes(n);
-  const log = pypyLog(variant)
-    .ev(0, 1, 'TRANSACTION_START')
-    .ev(50, 2, 'TRANSACTION_START');
-  if (has('BECOME_INEVITABLE')) log.ev(60, 2, 'BECOME_INEVITABLE', { marker: M2 });
-  log
-    .ev(100, 1, has('WAIT_SYNC_PAUSE') ? 'WAIT_SYNC_PAUSE' : 'WAIT_FREE_SEGMENT')
-    .ev(200, 3, 'TRANSACTION_START');
-  if (has('BECOME_INEVITABLE')) log.ev(210, 3, 'BECOME_INEVITABLE', { marker: M3 });
-  log
-    .ev(220, 3, 'WAIT_OTHER_INEVITABLE')
-    .ev(250, 1, 'WAIT_DONE')
-    .ev(380, 3, 'WAIT_DONE')
-    .ev(390, 2, 'TRANSACTION_COMMIT')
-    .ev(400, 1, 'CONTENTION_WRITE_READ', { marker: M1 })
-    .ev(420, 1, 'TRANSACTION_ABORT')
-    .ev(430, 1, 'TRANSACTION_START')
-    .ev(440, 2, 'GC_MINOR_START')
-    .ev(460, 2, 'GC_MINOR_DONE')
-    .ev(470, 2, 'GC_MAJOR_START')
-    .ev(480, 2, 'GC_MAJOR_DONE')
-    .ev(500, 3, 'TRANSACTION_COMMIT')
-    .ev(600, 1, 'TRANSACTION_COMMIT')
-    .ev(700, 1, 'TRANSACTION_START')
-    .ev(720, 1, 'WAIT_FREE_SEGMENT')
-    .ev(730, 1, 'WAIT_DONE')
-    .ev(800, 1, 'CONTENTION_WRITE_READ', { marker: M1 })
-    .ev(805, 1, 'CONTENTION_WRITE_READ', { marker: M3 })
-    .ev(810, 1, 'TRANSACTION_ABORT')
-    .ev(820, 1, 'TRANSACTION_START')
-    .ev(900, 1, 'TRANSACTION_COMMIT');
-  return { log, M1, M2, M3 };
-}
 
 describe('PyPy-STM c8 logs', () => {
   it('groups and charges time lost like print_stm_log.py (hand-computed)', () => {

@@ -104,3 +104,55 @@ function bytesOf(m: string | Uint8Array | undefined): Uint8Array {
 export function pypyLog(variant: string, opts: { base?: number; header?: string } = {}): PypyLogBuilder {
   return new PypyLogBuilder(variant, opts);
 }
+
+/**
+ * A c8 log with hand-computed print_stm_log.py figures (any c8 numbering;
+ * c8-n11/n12 have no BECOME_INEVITABLE, so those events are left out):
+ *
+ * - thread 1: two transactions abort on CONTENTION_WRITE_READ at marker M1
+ *   after 250 and 90 ns of run time and 150 and 10 ns paused; a third
+ *   contention (M3) of the already aborting transaction is ignored;
+ * - thread 3 waits 160 ns (WAIT_OTHER_INEVITABLE) after BECOME_INEVITABLE at M3;
+ * - print_stm_log.py: (WRITE_READ, M1) 2x, 0.000000340 s lost in aborts,
+ *   0.000000160 s paused; (BECOME_INEVITABLE, M3) 1x, 0.000000160 s paused;
+ *   committed CPU 730 ns, paused 320 ns, aborted 370 ns (stmscope: 340, the
+ *   time between a contention and its ABORT is not an attempt's run time).
+ */
+export function c8Scenario(variant = 'c8-n16') {
+  const M1 = 'File "shop.py", line 42, in buy (#18)';
+  const M3 = 'File "log.py", line 7, in write (#4)';
+  const M2 = 'File "db.py", line 3, in flush (#0)';
+  const v = pypyVariant(variant);
+  const has = (n: PypyEventName) => v.events.includes(n);
+  const log = pypyLog(variant)
+    .ev(0, 1, 'TRANSACTION_START')
+    .ev(50, 2, 'TRANSACTION_START');
+  if (has('BECOME_INEVITABLE')) log.ev(60, 2, 'BECOME_INEVITABLE', { marker: M2 });
+  log
+    .ev(100, 1, has('WAIT_SYNC_PAUSE') ? 'WAIT_SYNC_PAUSE' : 'WAIT_FREE_SEGMENT')
+    .ev(200, 3, 'TRANSACTION_START');
+  if (has('BECOME_INEVITABLE')) log.ev(210, 3, 'BECOME_INEVITABLE', { marker: M3 });
+  log
+    .ev(220, 3, 'WAIT_OTHER_INEVITABLE')
+    .ev(250, 1, 'WAIT_DONE')
+    .ev(380, 3, 'WAIT_DONE')
+    .ev(390, 2, 'TRANSACTION_COMMIT')
+    .ev(400, 1, 'CONTENTION_WRITE_READ', { marker: M1 })
+    .ev(420, 1, 'TRANSACTION_ABORT')
+    .ev(430, 1, 'TRANSACTION_START')
+    .ev(440, 2, 'GC_MINOR_START')
+    .ev(460, 2, 'GC_MINOR_DONE')
+    .ev(470, 2, 'GC_MAJOR_START')
+    .ev(480, 2, 'GC_MAJOR_DONE')
+    .ev(500, 3, 'TRANSACTION_COMMIT')
+    .ev(600, 1, 'TRANSACTION_COMMIT')
+    .ev(700, 1, 'TRANSACTION_START')
+    .ev(720, 1, 'WAIT_FREE_SEGMENT')
+    .ev(730, 1, 'WAIT_DONE')
+    .ev(800, 1, 'CONTENTION_WRITE_READ', { marker: M1 })
+    .ev(805, 1, 'CONTENTION_WRITE_READ', { marker: M3 })
+    .ev(810, 1, 'TRANSACTION_ABORT')
+    .ev(820, 1, 'TRANSACTION_START')
+    .ev(900, 1, 'TRANSACTION_COMMIT');
+  return { log, M1, M2, M3 };
+}

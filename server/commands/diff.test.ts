@@ -151,7 +151,7 @@ describe('stmscope diff', () => {
     writeFileSync(junk, 'definitely not a recording\n');
     const bad = io();
     expect(await diffCommand([junk, hot], bad.io)).toBe(1);
-    expect(bad.err()).toMatch(/junk\.bin: not an stmscope recording or a PyPy-STM log: found text/);
+    expect(bad.err()).toMatch(/junk\.bin: not an stmscope recording: expected the bytes "STMSCOPE" at the start, found 64 65 .*: text/);
     const truncated = join(tmp, 'truncated.stmrec');
     const bytes = readFileSync(hot);
     writeFileSync(truncated, bytes.subarray(0, Math.floor(bytes.length / 2)));

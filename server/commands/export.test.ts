@@ -134,7 +134,7 @@ describe('stmscope export', () => {
     writeFileSync(join(tmp, 'random.bin'), random);
     const rnd = io();
     expect(await exportCommand([join(tmp, 'random.bin'), '-f', 'chrome', '-o', join(tmp, 'x.json')], rnd.io)).toBe(1);
-    expect(rnd.err()).toMatch(/random\.bin: not an stmscope recording or a PyPy-STM log: found data of an unknown kind: c3/);
+    expect(rnd.err()).toMatch(/random\.bin: not an stmscope recording: expected the bytes "STMSCOPE" at the start, found c3 .*: data of an unknown kind/);
     const pypyJunk = join(tmp, 'junk.log');
     writeFileSync(pypyJunk, Buffer.concat([Buffer.from('STMGC-C8-PROF01\n'), Buffer.alloc(40, 0xff)]));
     const pj = io();

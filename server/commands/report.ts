@@ -14,6 +14,9 @@ import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FormatError, fmtBytes, type RecordingMeta } from '../../model/format.ts';
 import { Ingest } from '../../model/ingest.ts';
+import { InputError, RecordingInput } from '../../model/input.ts';
+import { PypyFormatError } from '../../model/pypy/convert.ts';
+import { importWarnings } from './read-input.ts';
 import { buildReport, reportFrames, type Report } from '../../model/report/build.ts';
 import { renderHtml } from '../../model/report/html.ts';
 import { renderJson } from '../../model/report/json.ts';
@@ -31,7 +34,8 @@ type Format = (typeof FORMATS)[number];
 
 const USAGE = `Usage: stmscope report FILE [--format text|markdown|json|html] [--top N] [-o OUT]
 
-Prints the conflicts of a recording made by 'stmscope record'.
+Prints the conflicts of a recording made by 'stmscope record' (or of a
+PyPy-STM log, converted on the fly: docs/EXPORTS.md).
 
 Options:
   -f, --format FMT   text (default), markdown (for issue trackers), json
@@ -153,13 +157,15 @@ export async function reportCommand(argv: string[], io: ReportIO = { stdout: pro
   }
 
   const ingest = new Ingest();
+  // Recordings pass through; PyPy-STM logs are converted as they stream.
+  const input = new RecordingInput((b) => ingest.feed(b));
   const showProgress = args.progress ?? (!!io.stderr.isTTY && size >= PROGRESS_MIN_BYTES);
   const bar = showProgress ? new ProgressBar(io.stderr, size) : undefined;
   const stream = createReadStream(args.file, { highWaterMark: READ_BYTES });
   let read = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
-      ingest.feed(chunk);
+      input.feed(chunk);
       read += chunk.length;
       bar?.update(read, ingest.assembler.events);
     }
@@ -171,10 +177,12 @@ export async function reportCommand(argv: string[], io: ReportIO = { stdout: pro
   }
   let status;
   try {
+    const inputStatus = input.finish();
+    for (const l of importWarnings(args.file, inputStatus)) io.stderr.write(`stmscope report: ${l}\n`);
     status = ingest.finish();
   } catch (e) {
     bar?.clear();
-    if (e instanceof FormatError) return fail(`${args.file}: ${e.message}`);
+    if (e instanceof FormatError || e instanceof InputError || e instanceof PypyFormatError) return fail(`${args.file}: ${e.message}`);
     throw e;
   }
   bar?.done(read, ingest.assembler.events);
