@@ -1,0 +1,438 @@
+/**
+ * A disk-backed timeline for sessions of any size, in bounded memory.
+ *
+ * It is the {@link AttemptSink} of the session's ingest: rows (attempts,
+ * aborts, waits, blocked waits) fill an in-memory tail of at most
+ * `segmentRows` rows per table; a full tail becomes a segment: its summary
+ * goes into the {@link SummaryTree} (model/timeline.ts) and its rows, column
+ * by column, are appended to a detail file. Tree histograms go to the same
+ * file. Memory holds only the tree's directory (≈200 bytes per segment and
+ * node), the tail, and two LRU caches (segments read back, histograms).
+ *
+ * ```
+ *  detail file:  [seg 0 columns][hist n0][seg 1 columns][hist n1] … [hist parent] …
+ *  memory:       SummaryTree nodes (spans, lanes, counts) + offsets
+ *                tail rows (≤ segmentRows per table)
+ *                LRU: segments (rows + culprit lookup), histograms
+ * ```
+ *
+ * Queries run the shared code of model/timeline.ts; a wide window reads a few
+ * histograms, a narrow one a few segments (`pixels / bins + 2` at most).
+ */
+import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { ColumnTable, type TypedArray, type TypedArrayCtor } from '../../model/columns.ts';
+import type { AttemptSink } from '../../model/assemble.ts';
+import { Definitions } from '../../model/defs.ts';
+import { EventStore } from '../../model/store.ts';
+import { SegmentedTimeline, type HistogramStore, type SegmentProvider, type SegmentRows } from '../../model/timeline.ts';
+
+// The store's column schemas (same columns, same order), taken from a tiny store.
+const probe = new EventStore(new Definitions(), { initialCapacity: 1 });
+const SCHEMAS = {
+  attempts: probe.attempts.schema,
+  aborts: probe.aborts.schema,
+  waits: probe.waits.schema,
+  blocked: probe.blockedWaits.schema,
+};
+type Schema = Record<string, TypedArrayCtor>;
+const TABLES = ['attempts', 'aborts', 'waits', 'blocked'] as const;
+type TableName = (typeof TABLES)[number];
+
+const COMMITTED = 0;
+const pad8 = (n: number) => (n + 7) & ~7;
+
+/** Bytes of one table's columns for `n` rows (each column padded to 8). */
+function tableBytes(schema: Schema, n: number): number {
+  let b = 0;
+  for (const k of Object.keys(schema)) b += pad8(n * schema[k].BYTES_PER_ELEMENT);
+  return b;
+}
+
+/** Options of {@link DiskTimeline}. */
+export interface DiskTimelineOptions {
+  /** Rows per segment (per table). Default 32768. */
+  segmentRows?: number;
+  /** Histogram buckets per tree node. Default 2048. */
+  bins?: number;
+  fanout?: number;
+  /** Memory for segments read back. Default 32 MiB. */
+  segmentCacheBytes?: number;
+  /** Memory for histograms. Default 32 MiB. */
+  histCacheBytes?: number;
+}
+
+interface SegmentLoc {
+  offset: number;
+  bytes: number;
+  counts: [number, number, number, number];
+  starts: [number, number, number, number];
+}
+
+interface CachedSegment {
+  rows: SegmentRows;
+  bytes: number;
+  commits?: Map<number, number>;
+}
+
+/** A small LRU by bytes. */
+class Lru<V> {
+  private readonly map = new Map<number, { v: V; bytes: number }>();
+  bytes = 0;
+  constructor(private readonly budget: number) {}
+  get(k: number): V | undefined {
+    const e = this.map.get(k);
+    if (!e) return undefined;
+    this.map.delete(k);
+    this.map.set(k, e);
+    return e.v;
+  }
+  set(k: number, v: V, bytes: number): void {
+    const old = this.map.get(k);
+    if (old) {
+      this.bytes -= old.bytes;
+      this.map.delete(k);
+    }
+    this.map.set(k, { v, bytes });
+    this.bytes += bytes;
+    for (const [key, e] of this.map) {
+      if (this.bytes <= this.budget || this.map.size <= 1) break;
+      this.map.delete(key);
+      this.bytes -= e.bytes;
+    }
+  }
+  clear(): void {
+    this.map.clear();
+    this.bytes = 0;
+  }
+}
+
+/** Histograms appended to the detail file, cached by LRU. */
+class DiskHistograms implements HistogramStore {
+  private readonly where: Array<[number, number]> = [];
+  private readonly cache: Lru<Float32Array>;
+  constructor(
+    private readonly file: DetailFile,
+    budget: number,
+  ) {
+    this.cache = new Lru(budget);
+  }
+  get byteLength(): number {
+    return this.cache.bytes + this.where.length * 16;
+  }
+  put(node: number, hist: Float32Array): void {
+    const off = this.file.append(new Uint8Array(hist.buffer, hist.byteOffset, hist.byteLength));
+    this.where[node] = [off, hist.length];
+    this.cache.set(node, hist, hist.byteLength);
+  }
+  get(node: number): Float32Array {
+    const c = this.cache.get(node);
+    if (c) return c;
+    const [off, n] = this.where[node];
+    const h = new Float32Array(n);
+    this.file.read(new Uint8Array(h.buffer), off);
+    this.cache.set(node, h, h.byteLength);
+    return h;
+  }
+}
+
+/** The append-only detail file. */
+class DetailFile {
+  private fd: number | null;
+  size = 0;
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'w+', 0o600);
+  }
+  append(b: Uint8Array): number {
+    const at = this.size;
+    let done = 0;
+    while (done < b.length) done += writeSync(this.fd!, b, done, b.length - done, at + done);
+    this.size += pad8(b.length);
+    return at;
+  }
+  read(into: Uint8Array, offset: number): void {
+    let done = 0;
+    while (done < into.length) {
+      const n = readSync(this.fd!, into, done, into.length - done, offset + done);
+      if (n === 0) throw new Error(`timeline detail file ${this.path} is shorter than its index (at byte ${offset + done})`);
+      done += n;
+    }
+  }
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
+}
+
+/**
+ * The session's timeline: feed it as the assembler's sink, query it as a
+ * {@link SegmentedTimeline}. {@link close} deletes nothing: the caller owns
+ * the detail file.
+ */
+export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
+  private readonly file: DetailFile;
+  private readonly K: number;
+  private readonly tables: { [T in TableName]: ColumnTable<Schema> };
+  /** global id of the tail's first row, per table */
+  private readonly base: [number, number, number, number] = [0, 0, 0, 0];
+  private readonly locs: SegmentLoc[] = [];
+  private readonly segCache: Lru<CachedSegment>;
+  /** running max of segment maxNs: monotonic, for culprit search */
+  private readonly prefixMax: number[] = [];
+  private tailView: { key: string; rows: SegmentRows; commits?: Map<number, number> } | undefined;
+
+  constructor(
+    readonly path: string,
+    defs: Definitions,
+    opts: DiskTimelineOptions = {},
+  ) {
+    const file = new DetailFile(path);
+    const histograms = new DiskHistograms(file, opts.histCacheBytes ?? 32 << 20);
+    const provider: SegmentProvider = {
+      defs,
+      segment: (i) => this.segment(i).rows,
+      tail: () => this.tail().rows,
+      commitEnd: (w, tx, near) => this.commitEnd(w, tx, near),
+    };
+    super(provider, { bins: opts.bins ?? 2048, fanout: opts.fanout ?? 8, histograms });
+    this.file = file;
+    this.K = opts.segmentRows ?? 32768;
+    this.segCache = new Lru(opts.segmentCacheBytes ?? 32 << 20);
+    this.tables = {
+      attempts: new ColumnTable(SCHEMAS.attempts as Schema, this.K),
+      aborts: new ColumnTable(SCHEMAS.aborts as Schema, this.K),
+      waits: new ColumnTable(SCHEMAS.waits as Schema, this.K),
+      blocked: new ColumnTable(SCHEMAS.blocked as Schema, this.K),
+    };
+  }
+
+  /** Rows so far, per table. */
+  get rowCounts(): { attempts: number; aborts: number; waits: number; blocked: number } {
+    const t = this.tables;
+    return {
+      attempts: this.base[0] + t.attempts.length,
+      aborts: this.base[1] + t.aborts.length,
+      waits: this.base[2] + t.waits.length,
+      blocked: this.base[3] + t.blocked.length,
+    };
+  }
+
+  /** Bytes this timeline holds in memory (tail capacity, caches, directory). */
+  get memoryBytes(): number {
+    let tail = 0;
+    for (const t of TABLES) tail += this.tables[t].byteLength;
+    return tail + this.segCache.bytes + this.tree.histograms.byteLength + this.tree.segments.length * 400;
+  }
+
+  get detailBytes(): number {
+    return this.file.size;
+  }
+
+  close(): void {
+    this.file.close();
+    this.segCache.clear();
+  }
+
+  // -- AttemptSink ------------------------------------------------------------
+
+  attempt(worker: number, txSeq: number, attempt: number, startNs: number, endNs: number, outcome: number, flags: number, name: number, site: number, waitNs: number, inevitableNs: number, reads: number, writes: number): void {
+    const t = this.tables.attempts;
+    if (t.length >= this.K) this.seal();
+    const r = t.add();
+    const c = t.cols;
+    c.worker[r] = worker;
+    c.txSeq[r] = txSeq;
+    c.attempt[r] = attempt;
+    c.start[r] = startNs;
+    c.end[r] = endNs;
+    c.outcome[r] = outcome;
+    c.flags[r] = flags;
+    c.name[r] = name;
+    c.site[r] = site;
+    c.waitNs[r] = waitNs;
+    c.inevitableNs[r] = inevitableNs;
+    c.reads[r] = reads;
+    c.writes[r] = writes;
+    c.abort[r] = -1;
+  }
+
+  abort(worker: number, txSeq: number, timeNs: number, kind: number, object: number, field: number, victimSite: number, culpritWorker: number, culpritTxSeq: number, culpritSite: number, waitNs: number, timeLostNs: number): void {
+    const t = this.tables.aborts;
+    // No seal here: the aborted attempt was reported just before and must stay in
+    // the same segment (an all-aborts tail grows past K instead).
+    const r = t.add();
+    const c = t.cols;
+    const at = this.tables.attempts;
+    const a = at.length - 1;
+    c.attempt[r] = this.base[0] + a;
+    c.worker[r] = worker;
+    c.txSeq[r] = txSeq;
+    c.time[r] = timeNs;
+    c.kind[r] = kind;
+    c.object[r] = object;
+    c.field[r] = field;
+    c.victimSite[r] = victimSite;
+    c.culpritWorker[r] = culpritWorker;
+    c.culpritTxSeq[r] = culpritTxSeq;
+    c.culpritSite[r] = culpritSite;
+    c.waitNs[r] = waitNs;
+    c.timeLostNs[r] = timeLostNs;
+    if (a >= 0) at.cols.abort[a] = this.base[1] + r;
+  }
+
+  wait(worker: number, txSeq: number, beginNs: number, endNs: number, reason: number, blockerWorker: number, blockerTxSeq: number, site: number, inAttempt: boolean): void {
+    const t = this.tables.waits;
+    if (t.length >= this.K) this.seal();
+    const r = t.add();
+    const c = t.cols;
+    c.worker[r] = worker;
+    c.txSeq[r] = txSeq;
+    c.begin[r] = beginNs;
+    c.end[r] = endNs;
+    c.reason[r] = reason;
+    c.blockerWorker[r] = blockerWorker;
+    c.blockerTxSeq[r] = blockerTxSeq;
+    c.site[r] = site;
+    c.inAttempt[r] = inAttempt ? 1 : 0;
+  }
+
+  blocked(worker: number, txSeq: number, timeNs: number, blockerWorker: number, blockerTxSeq: number, blockerSite: number, waitNs: number, waiterSite: number): void {
+    const t = this.tables.blocked;
+    if (t.length >= this.K) this.seal();
+    const r = t.add();
+    const c = t.cols;
+    c.worker[r] = worker;
+    c.txSeq[r] = txSeq;
+    c.time[r] = timeNs;
+    c.blockerWorker[r] = blockerWorker;
+    c.blockerTxSeq[r] = blockerTxSeq;
+    c.blockerSite[r] = blockerSite;
+    c.waitNs[r] = waitNs;
+    c.waiterSite[r] = waiterSite;
+  }
+
+  inevitable(): void {}
+  fail(): void {}
+  dropped(): void {}
+
+  // -- segments -----------------------------------------------------------------
+
+  /** Turns the tail into a segment: summary into the tree, rows to disk. */
+  seal(): void {
+    const counts = TABLES.map((t) => this.tables[t].length) as [number, number, number, number];
+    if (counts[0] + counts[1] + counts[2] + counts[3] === 0) return;
+    const rows = this.viewOf(this.tables, counts, this.base);
+    this.tree.addSegment(rows);
+    // columns, table by table, each padded to 8 bytes
+    let total = 0;
+    for (let k = 0; k < 4; k++) total += tableBytes(SCHEMAS[TABLES[k]] as Schema, counts[k]);
+    const block = new Uint8Array(total);
+    let at = 0;
+    for (let k = 0; k < 4; k++) {
+      const t = this.tables[TABLES[k]];
+      for (const name of Object.keys(t.schema)) {
+        const col = (t.cols[name] as TypedArray).subarray(0, counts[k]);
+        block.set(new Uint8Array(col.buffer, col.byteOffset, col.byteLength), at);
+        at += pad8(col.byteLength);
+      }
+    }
+    const offset = this.file.append(block);
+    this.locs.push({ offset, bytes: total, counts, starts: [...this.base] as [number, number, number, number] });
+    const s = this.tree.segments[this.tree.segments.length - 1];
+    this.prefixMax.push(Math.max(this.prefixMax.length ? this.prefixMax[this.prefixMax.length - 1] : -Infinity, s.maxNs));
+    for (let k = 0; k < 4; k++) {
+      this.base[k] += counts[k];
+      this.tables[TABLES[k]].length = 0;
+    }
+    this.tailView = undefined;
+  }
+
+  private viewOf(tables: { [T in TableName]: ColumnTable<Schema> } | Record<TableName, Record<string, TypedArray>>, counts: number[], starts: number[]): SegmentRows {
+    const cols = (t: TableName, n: number) => {
+      const src = tables[t] instanceof ColumnTable ? (tables[t] as ColumnTable<Schema>).cols : (tables[t] as Record<string, TypedArray>);
+      const out: Record<string, TypedArray> = {};
+      for (const k of Object.keys(src)) out[k] = src[k].subarray(0, n);
+      return out;
+    };
+    return {
+      attempt0: starts[0],
+      attemptCount: counts[0],
+      attempts: cols('attempts', counts[0]) as unknown as SegmentRows['attempts'],
+      abort0: starts[1],
+      abortCount: counts[1],
+      aborts: cols('aborts', counts[1]) as unknown as SegmentRows['aborts'],
+      wait0: starts[2],
+      waitCount: counts[2],
+      waits: cols('waits', counts[2]) as unknown as SegmentRows['waits'],
+      blocked0: starts[3],
+      blockedCount: counts[3],
+      blocked: cols('blocked', counts[3]) as unknown as SegmentRows['blocked'],
+    };
+  }
+
+  private segment(i: number): CachedSegment {
+    const hit = this.segCache.get(i);
+    if (hit) return hit;
+    const loc = this.locs[i];
+    const buf = new ArrayBuffer(loc.bytes);
+    this.file.read(new Uint8Array(buf), loc.offset);
+    const tables = {} as Record<TableName, Record<string, TypedArray>>;
+    let at = 0;
+    for (let k = 0; k < 4; k++) {
+      const schema = SCHEMAS[TABLES[k]] as Schema;
+      const cols: Record<string, TypedArray> = {};
+      for (const name of Object.keys(schema)) {
+        const C = schema[name];
+        cols[name] = new C(buf, at, loc.counts[k]);
+        at += pad8(loc.counts[k] * C.BYTES_PER_ELEMENT);
+      }
+      tables[TABLES[k]] = cols;
+    }
+    const seg: CachedSegment = { rows: this.viewOf(tables, loc.counts, loc.starts), bytes: loc.bytes };
+    this.segCache.set(i, seg, loc.bytes);
+    return seg;
+  }
+
+  private tail(): { rows: SegmentRows; commits?: Map<number, number> } {
+    const counts = TABLES.map((t) => this.tables[t].length);
+    const key = counts.join('|');
+    if (this.tailView?.key === key) return this.tailView;
+    this.tailView = { key, rows: this.viewOf(this.tables, counts, this.base) };
+    return this.tailView;
+  }
+
+  // -- culprit lookup -----------------------------------------------------------
+
+  private commitEnd(worker: number, txSeq: number, nearNs: number): number {
+    const key = worker * 4294967296 + txSeq;
+    const t = this.tail();
+    t.commits ??= commitMap(t.rows);
+    const inTail = t.commits.get(key);
+    if (inTail !== undefined) return inTail;
+    // first segment that reaches nearNs; the culprit committed shortly before it
+    const pm = this.prefixMax;
+    let lo = 0;
+    let hi = pm.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (pm[mid] < nearNs) lo = mid + 1;
+      else hi = mid;
+    }
+    for (const i of [lo, lo - 1, lo + 1, lo - 2]) {
+      if (i < 0 || i >= pm.length) continue;
+      const seg = this.segment(i);
+      seg.commits ??= commitMap(seg.rows);
+      const v = seg.commits.get(key);
+      if (v !== undefined) return v;
+    }
+    return -1;
+  }
+}
+
+function commitMap(rows: SegmentRows): Map<number, number> {
+  const m = new Map<number, number>();
+  const a = rows.attempts;
+  for (let i = 0; i < rows.attemptCount; i++) {
+    if (a.outcome[i] === COMMITTED) m.set(a.worker[i] * 4294967296 + a.txSeq[i], a.end[i]);
+  }
+  return m;
+}
