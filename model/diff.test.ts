@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { diffSnapshots, renderDiffJson, renderDiffMarkdown, renderDiffText, DIFF_SCHEMA, type RecordingDiff } from './diff.ts';
 import { ingestBytes } from './ingest.ts';
 import { rec, us, type RecordingBuilder } from './testing/builder.ts';
@@ -162,5 +163,26 @@ describe('diff renderers', () => {
     const j = JSON.parse(renderDiffJson(d));
     expect(j).toEqual(JSON.parse(JSON.stringify(d)));
     expect(Object.keys(j)).toEqual(['schema', 'generator', 'before', 'after', 'totals', 'groups', 'counts', 'regression']);
+  });
+});
+
+describe('docs/EXPORTS.md', () => {
+  it('documents every field of the stmscope.diff/1 JSON', () => {
+    const doc = readFileSync(new URL('../docs/EXPORTS.md', import.meta.url), 'utf8');
+    const d = diffSnapshots({ snapshot: snap(run({ n: 3, m: 1 })) }, { snapshot: snap(run({ n: 1, line: 12 })) }, { failOnRegressionPct: 1 });
+    const g = d.groups.find((x) => x.before && x.after)!;
+    const keys = [
+      ...Object.keys(d),
+      ...Object.keys(d.before),
+      ...Object.keys(d.totals),
+      ...Object.keys(d.totals.commits),
+      ...Object.keys(d.counts),
+      ...Object.keys(d.regression!),
+      ...Object.keys(g),
+      ...Object.keys(g.victim),
+      ...Object.keys(g.victim.before!),
+      ...Object.keys(g.before!),
+    ];
+    for (const k of new Set(keys)) expect(doc, k).toContain(`\`${k}\``);
   });
 });

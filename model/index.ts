@@ -77,3 +77,59 @@ export { renderText, type TextOptions } from './report/text.ts';
 export { renderMarkdown, type MarkdownOptions } from './report/markdown.ts';
 export { renderHtml, esc as escapeHtml, type HtmlOptions } from './report/html.ts';
 export { fmtNs, fmtPct, fmtInt, asciiTimeline } from './report/util.ts';
+export {
+  detectInputKind,
+  toRecordingBytes,
+  convertInput,
+  RecordingInput,
+  InputError,
+  type InputKind,
+  type InputKindName,
+  type InputOptions,
+  type InputStatus,
+} from './input.ts';
+export {
+  PypyLogConverter,
+  PypyFormatError,
+  convertPypyLog,
+  UNKNOWN_THREAD_WORKER,
+  type PypyImportOptions,
+  type PypyImportStatus,
+  type VariantScore,
+} from './pypy/convert.ts';
+export { PYPY_VARIANTS, PYPY_VARIANT_IDS, pypyVariant, type PypyVariant, type PypyEventName } from './pypy/events.ts';
+export {
+  chromeTrace,
+  chromeTraceChunks,
+  workerTid,
+  type ChromeTraceOptions,
+  type ChromeTraceStats,
+  type ChromeTraceEvent,
+} from './export/chrome.ts';
+export {
+  AbortProfileCollector,
+  buildSpeedscope,
+  speedscopeFromStore,
+  SPEEDSCOPE_SCHEMA,
+  type SpeedscopeFile,
+  type SpeedscopeFrame,
+  type SpeedscopeSampledProfile,
+  type SpeedscopeOptions,
+} from './export/speedscope.ts';
+export {
+  diffSnapshots,
+  renderDiffText,
+  renderDiffMarkdown,
+  renderDiffJson,
+  totalTimeLost,
+  DIFF_SCHEMA,
+  type RecordingDiff,
+  type DiffRun,
+  type DiffOptions,
+  type DiffGroup,
+  type DiffFigure,
+  type DiffSite,
+  type DiffRenderOptions,
+  type GroupStatus,
+  type MatchTier,
+} from './diff.ts';
