@@ -99,6 +99,7 @@ import { ConflictKind, InevitableReason, WaitReason } from '../model/records.ts'
 import { Recorder } from './recording.ts';
 import { siteRegistry } from './sites.ts';
 import { startAgent } from './agent-launch.ts';
+import { RECORDER } from './build-flags.ts';
 import type { HeapViews } from './heap-reader.ts';
 
 /** Options of `createHeap`. */
@@ -307,8 +308,16 @@ export class Heap implements HeapViews {
   private wsGen = 1;
   private wsShift = 32 - 8;
   private wsMask = 255;
-  /** 1 when the entry's value is a commutative delta (added at commit) rather than a new value */
-  private wsAdd = new Uint8Array(64);
+  /**
+   * Commutative adds (TCounter.add, TArray.add): an append-only log applied at
+   * commit, so an add costs a few plain stores and needs no lookup. Several
+   * entries may name the same slot; they all add up.
+   */
+  private dlSlot = new Int32Array(64);
+  private dlObj = new Int32Array(64);
+  private dlSite = new Int32Array(64);
+  private dlVal = new Float64Array(64);
+  private dlCount = 0;
 
   txSeq = 0;
   attempt = 0;
@@ -576,6 +585,7 @@ export class Heap implements HeapViews {
     this.attempt = attempt;
     this.rlCount = 0;
     this.wsCount = 0;
+    this.dlCount = 0;
     if (++this.wsGen === 0x7fffffff) {
       this.wsGens.fill(0);
       this.wsGen = 1;
@@ -588,10 +598,16 @@ export class Heap implements HeapViews {
     this.privHi = this.tlabEnd;
     // W_RECORDING is 0 when nobody listens, else the number of the recording
     // session, so a thread notices a new session and re-sends its definitions.
-    const session = Atomics.load(this.i32, W_RECORDING);
-    this.recording = session !== 0 && (this.recorderSession === session || this.startRecording(session));
+    // It is polled every 32nd transaction (and at every retry): a recorder
+    // attaching or leaving is noticed a few microseconds later, and the other
+    // transactions save an Atomics load.
+    if (RECORDER && (this.recordingPoll-- === 0 || attempt !== 0)) {
+      this.recordingPoll = 31;
+      const session = Atomics.load(this.i32, W_RECORDING);
+      this.recording = session !== 0 && (this.recorderSession === session || this.startRecording(session));
+    }
     this.attemptStartNs = this.clock.now();
-    if (this.recording) this.recorder!.txStart(this.txSeq, attempt, this.attemptStartNs, this.txName, this.siteCell[0]);
+    if (RECORDER && this.recording) this.recorder!.txStart(this.txSeq, attempt, this.attemptStartNs, this.txName, this.siteCell[0]);
     if (this.keepInevitable || attempt >= this.maxRetries) {
       this.keepInevitable = false;
       this.enterInevitable(this.inevitable ? -1 : InevitableReason.RetryLimit);
@@ -625,15 +641,16 @@ export class Heap implements HeapViews {
     // write set, so they read (and validate) like any other slot.
     if (this.wsCount !== 0) {
       const e = this.wsFind(s);
-      if (e >= 0) return this.wsAdd[e] === 0 ? this.wsVal[e] : this.readSlow(obj, s) + this.wsVal[e];
+      if (e >= 0) return this.wsVal[e];
     }
+    if (this.dlCount !== 0) return this.readSlow(obj, s) + this.pendingAdds(s);
     const v = this.f64[s << 1];
     if (Atomics.load(this.i32, GS_WORD) !== this.snapshot) return this.readSlow(obj, s);
     const n = this.rlCount;
     if (n === this.rlCap) this.growReadLog();
     this.rlSlot[n] = s;
     this.rlObj[n] = obj;
-    if (this.recording) this.rlSite[n] = this.recorder!.useSite(this.siteCell[0]);
+    if (RECORDER && this.recording) this.rlSite[n] = this.recorder!.useSite(this.siteCell[0]);
     this.rlCount = n + 1;
     return v;
   }
@@ -649,7 +666,7 @@ export class Heap implements HeapViews {
         if (n === this.rlCap) this.growReadLog();
         this.rlSlot[n] = s;
         this.rlObj[n] = obj;
-        if (this.recording) this.rlSite[n] = this.recorder!.useSite(this.siteCell[0]);
+        if (RECORDER && this.recording) this.rlSite[n] = this.recorder!.useSite(this.siteCell[0]);
         this.rlCount = n + 1;
         return v;
       }
@@ -695,15 +712,16 @@ export class Heap implements HeapViews {
       return;
     }
     if (this.doomed) throw ABORT_SIGNAL;
-    const site = this.recording ? this.recorder!.useSite(this.siteCell[0]) : 0;
+    const site = RECORDER && this.recording ? this.recorder!.useSite(this.siteCell[0]) : 0;
+    // a write replaces whatever this transaction added to the slot before
+    if (this.dlCount !== 0) this.cancelAdds(s);
     const e = this.wsCount !== 0 ? this.wsFind(s) : -1;
     if (e >= 0) {
       this.wsVal[e] = v;
-      this.wsAdd[e] = 0;
       this.wsSite[e] = site;
       return;
     }
-    this.wsInsert(obj, s, v, site, 0);
+    this.wsInsert(obj, s, v, site);
   }
 
   /**
@@ -719,15 +737,44 @@ export class Heap implements HeapViews {
       return;
     }
     if (this.doomed) throw ABORT_SIGNAL;
-    const site = this.recording ? this.recorder!.useSite(this.siteCell[0]) : 0;
-    const e = this.wsCount !== 0 ? this.wsFind(s) : -1;
-    if (e >= 0) {
-      // adds to a pending delta accumulate; adds to a written value change it
-      this.wsVal[e] += delta;
-      this.wsSite[e] = site;
-      return;
+    const site = RECORDER && this.recording ? this.recorder!.useSite(this.siteCell[0]) : 0;
+    if (this.wsCount !== 0) {
+      // an add to a slot this transaction wrote changes the written value
+      const e = this.wsFind(s);
+      if (e >= 0) {
+        this.wsVal[e] += delta;
+        this.wsSite[e] = site;
+        return;
+      }
     }
-    this.wsInsert(obj, s, delta, site, 1);
+    let n = this.dlCount;
+    if (n === this.dlSlot.length) this.growAddLog();
+    this.dlSlot[n] = s;
+    this.dlObj[n] = obj;
+    this.dlVal[n] = delta;
+    this.dlSite[n] = site;
+    this.dlCount = n + 1;
+  }
+
+  /** Sum of this transaction's pending adds to slot `s`. */
+  private pendingAdds(s: number): number {
+    let sum = 0;
+    for (let i = 0, n = this.dlCount; i < n; i++) if (this.dlSlot[i] === s) sum += this.dlVal[i];
+    return sum;
+  }
+
+  private cancelAdds(s: number): void {
+    for (let i = 0, n = this.dlCount; i < n; i++) if (this.dlSlot[i] === s) this.dlVal[i] = 0;
+  }
+
+  private growAddLog(): void {
+    const n = this.dlSlot.length * 2;
+    this.dlSlot = grow32(this.dlSlot, n);
+    this.dlObj = grow32(this.dlObj, n);
+    this.dlSite = grow32(this.dlSite, n);
+    const v = new Float64Array(n);
+    v.set(this.dlVal);
+    this.dlVal = v;
   }
 
   private wsFind(s: number): number {
@@ -743,7 +790,7 @@ export class Heap implements HeapViews {
     }
   }
 
-  private wsInsert(obj: number, s: number, v: number, site: number, add: number): void {
+  private wsInsert(obj: number, s: number, v: number, site: number): void {
     const e = this.wsCount;
     if (e === this.wsSlot.length) {
       const n = e * 2;
@@ -753,14 +800,10 @@ export class Heap implements HeapViews {
       const vals = new Float64Array(n);
       vals.set(this.wsVal);
       this.wsVal = vals;
-      const adds = new Uint8Array(n);
-      adds.set(this.wsAdd);
-      this.wsAdd = adds;
     }
     this.wsSlot[e] = s;
     this.wsObj[e] = obj;
     this.wsVal[e] = v;
-    this.wsAdd[e] = add;
     this.wsSite[e] = site;
     this.wsCount = e + 1;
     if ((e + 1) * 2 > this.wsTable.length) this.rebuildWsTable(this.wsTable.length * 2);
@@ -793,7 +836,9 @@ export class Heap implements HeapViews {
 
   /** Whether slot `s` is in this transaction's write set. */
   private writes(s: number): boolean {
-    return this.wsCount !== 0 && this.wsFind(s) >= 0;
+    if (this.wsCount !== 0 && this.wsFind(s) >= 0) return true;
+    for (let i = 0; i < this.dlCount; i++) if (this.dlSlot[i] === s) return true;
+    return false;
   }
 
   // ---- commit ---------------------------------------------------------------
@@ -801,10 +846,10 @@ export class Heap implements HeapViews {
   private commit(): void {
     if (this.doomed) throw ABORT_SIGNAL;
     const i32 = this.i32;
-    if (this.wsCount === 0) {
+    if (this.wsCount === 0 && this.dlCount === 0) {
       // Read-only: the snapshot was current at the last read, so the
       // transaction serialises there. Nothing to publish.
-      if (this.recording) this.recorder!.txCommit(this.txSeq, this.attempt, this.clock.now(), this.rlCount, 0, this.inevitable, 0);
+      if (RECORDER && this.recording) this.recorder!.txCommit(this.txSeq, this.attempt, this.clock.now(), this.rlCount, 0, this.inevitable, 0);
       return;
     }
     // Fast path: nobody committed since our snapshot, so no validation is needed.
@@ -821,13 +866,18 @@ export class Heap implements HeapViews {
     const version = g + 2;
     const f64 = this.f64;
     const ws = this.wsSlot;
-    const adds = this.wsAdd;
     for (let e = 0, n = this.wsCount; e < n; e++) {
       const s = ws[e];
-      if (adds[e] === 0) f64[s << 1] = this.wsVal[e];
-      else f64[s << 1] += this.wsVal[e];
+      f64[s << 1] = this.wsVal[e];
       i32[(s << 2) + 2] = version;
       i32[(s << 2) + 3] = this.wsSite[e];
+    }
+    const dl = this.dlSlot;
+    for (let i = 0, n = this.dlCount; i < n; i++) {
+      const s = dl[i];
+      f64[s << 1] += this.dlVal[i];
+      i32[(s << 2) + 2] = version;
+      i32[(s << 2) + 3] = this.dlSite[i];
     }
     const cl = W_COMMIT_LOG + (((version >> 1) & COMMIT_LOG_MASK) << 2);
     i32[cl] = version;
@@ -839,7 +889,7 @@ export class Heap implements HeapViews {
     } else {
       Atomics.store(i32, GS_WORD, version);
     }
-    if (this.recording) this.recorder!.txCommit(this.txSeq, this.attempt, this.clock.now(), this.rlCount, this.wsCount, this.inevitable, version);
+    if (RECORDER && this.recording) this.recorder!.txCommit(this.txSeq, this.attempt, this.clock.now(), this.rlCount, this.wsCount + this.dlCount, this.inevitable, version);
   }
 
   /**
@@ -904,6 +954,7 @@ export class Heap implements HeapViews {
     this.inTx = false;
     this.snapshot = -1;
     this.wsCount = 0;
+    this.dlCount = 0;
     this.privLo = NO_SLOT;
     this.privHi = 0;
   }
@@ -911,7 +962,7 @@ export class Heap implements HeapViews {
   private finishCommitted(): void {
     this.endAttempt();
     if (this.inevitable) this.releaseInevitable();
-    if (this.recording) this.recorder!.publish();
+    if (RECORDER && this.recording) this.recorder!.publish();
     const hooks = this.commitHooks;
     if (hooks !== null) {
       this.commitHooks = null;
@@ -1014,7 +1065,7 @@ export class Heap implements HeapViews {
   }
 
   private afterAbort(attempt: number): void {
-    if (this.recording) this.recorder!.publish();
+    if (RECORDER && this.recording) this.recorder!.publish();
     if (this.retryWaitFrom >= 0) {
       // tx.retry(): wait until some transaction commits, then run again
       const from = this.retryWaitFrom;
@@ -1051,7 +1102,7 @@ export class Heap implements HeapViews {
     }
     this.keepInevitable = false;
     this.rollback();
-    if (this.recording) this.recorder!.publish();
+    if (RECORDER && this.recording) this.recorder!.publish();
   }
 
   // ---- inevitable -------------------------------------------------------------
@@ -1160,6 +1211,8 @@ export class Heap implements HeapViews {
   // ========================================================================
 
   private recorderSession = 0;
+  /** transactions until the next look at W_RECORDING */
+  private recordingPoll = 0;
 
   private startRecording(session: number): boolean {
     if (this.recorder === null) {

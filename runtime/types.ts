@@ -708,10 +708,15 @@ export class TArray<E extends ElementKind = ElementKind> extends ObjectView {
    * TCounter). For i32/u32 arrays the sum must stay within the element range.
    */
   add(i: number, delta: number): void {
+    // one combined test on the fast path: index in range, numeric array, finite number
+    if (!((i >>> 0) === i && i < this.length && this.kind <= 2 && delta - delta === 0)) this.badAdd(i, delta);
+    this.$h.addCommutative(this.$a, this.$a + 2 + i, delta);
+  }
+
+  private badAdd(i: number, delta: unknown): never {
     if (!((i >>> 0) === i && i < this.length)) this.outOfRange(i);
     if (this.kind > 2) throw new StmError(`${this.type.name}.add: only numeric arrays (i32, u32, f64) support commutative adds`);
-    if (typeof delta !== 'number' || !Number.isFinite(delta)) throw new StmError(`${this.type.name}.add expects a finite number, got ${describe(delta)}`);
-    this.$h.addCommutative(this.$a, this.$a + 2 + i, delta);
+    throw new StmError(`${this.type.name}.add expects a finite number, got ${describe(delta)}`);
   }
 
   /** Copies the elements into a JS array (reads every element). */
