@@ -9,7 +9,6 @@
  * pieces with backpressure, never built as one string. docs/EXPORTS.md.
  */
 import { createWriteStream } from 'node:fs';
-import { once } from 'node:events';
 import { EventAssembler } from '../../model/assemble.ts';
 import { Definitions } from '../../model/defs.ts';
 import { RecordingDecoder, fmtBytes, type DecodeStatus } from '../../model/format.ts';
@@ -139,18 +138,29 @@ async function writeAll(output: string | undefined, io: CommandIO, pieces: Itera
   out.on('error', (e) => {
     error = e;
   });
-  try {
-    await once(out, 'open');
-  } catch (e) {
-    return e as Error;
-  }
+  /** Resolves on `event` or on an error, removing both listeners. */
+  const until = (event: string) =>
+    new Promise<void>((resolve) => {
+      if (error) return resolve();
+      const done = () => {
+        out.off(event, done);
+        out.off('error', done);
+        resolve();
+      };
+      out.on(event, done);
+      out.on('error', done);
+    });
+  await until('open');
   for (const p of pieces) {
     if (error) break;
     bytes += Buffer.byteLength(p);
-    if (!out.write(p)) await Promise.race([once(out, 'drain'), once(out, 'error')]).catch(() => {});
+    if (!out.write(p)) await until('drain');
   }
-  out.end();
-  if (!error) await Promise.race([once(out, 'finish'), once(out, 'error')]).catch(() => {});
+  if (!error) {
+    const finished = until('finish');
+    out.end();
+    await finished;
+  } else out.destroy();
   return error ?? bytes;
 }
 
