@@ -178,6 +178,41 @@ describe('PyPy-STM c8 logs', () => {
     expect(text).toMatch(/File "shop.py", line 42, column 19, in buy/);
   });
 
+  it('c8/test/test_marker.py shape: the aborted thread logs the committed thread\'s first write (marker 19)', () => {
+    // tl = the aborted thread (PyPy thread 2); marker 19 expands to chr(100 + 19) = "w".
+    const log = pypyLog('c8-n16')
+      .ev(0, 2, 'TRANSACTION_START')
+      .ev(10, 1, 'TRANSACTION_START')
+      .ev(50, 1, 'TRANSACTION_COMMIT')
+      .ev(80, 2, 'CONTENTION_WRITE_READ', { marker: String.fromCharCode(100 + 19) })
+      .ev(90, 2, 'TRANSACTION_ABORT');
+    const { rep } = report(log.bytes());
+    const c = group(rep, 'write-read');
+    expect(c).toMatchObject({ count: 1, timeLostNs: 80 });
+    expect(c.victim).toMatchObject({ location: '', workers: [0] });
+    expect(c.culprit).toMatchObject({ location: 'w:0:0', workers: [UNKNOWN_THREAD_WORKER] });
+  });
+
+  it('test_with_conflict.py shape: the shared attribute increment (#loc1) is the top conflict', () => {
+    const loc1 = 'File "test_with_conflict.py", line 12, in f (#24)'; // x.a += 1 #loc1
+    const loc2 = 'File "test_with_conflict.py", line 15, in f (#40)'; // x.b = 2 #loc2
+    const log = pypyLog('c8-n16');
+    let t = 0;
+    for (let i = 0; i < 600; i++) {
+      const th = 1 + (i % 3);
+      log.ev(t, th, 'TRANSACTION_START');
+      if (i % 2 === 0) log.ev(t + 40, th, 'CONTENTION_WRITE_READ', { marker: loc1 }).ev(t + 41, th, 'TRANSACTION_ABORT');
+      else if (i % 7 === 1) log.ev(t + 40, th, 'CONTENTION_WRITE_READ', { marker: loc2 }).ev(t + 41, th, 'TRANSACTION_ABORT');
+      else log.ev(t + 50, th, 'TRANSACTION_COMMIT');
+      t += 60;
+    }
+    const { rep } = report(log.bytes());
+    expect(rep.conflicts[0].culprit!.location).toBe('test_with_conflict.py:12:25');
+    expect(rep.conflicts[0]).toMatchObject({ kind: 'write-read', count: 300, timeLostNs: 300 * 40 });
+    expect(rep.conflicts[1]).toMatchObject({ count: 43, timeLostNs: 43 * 40 });
+    expect(rep.conflicts[1].culprit!.location).toBe('test_with_conflict.py:15:41');
+  });
+
   it('guesses every c8 numbering from the event stream', () => {
     for (const v of PYPY_VARIANTS.filter((x) => x.family === 'c8')) {
       const { log } = c8Scenario(v.id);
