@@ -323,5 +323,10 @@ export function openLocalFile(hub: ReturnType<typeof useHub>, f: File): void {
   st.setSession(`${LOCAL_PREFIX}${f.name}`);
   st.clearFilters();
   st.setView('overview');
-  void hub.openFile(f, f.name);
+  const id = `${LOCAL_PREFIX}${f.name}`;
+  void hub.openFile(f, f.name).then(() => {
+    // A file that cannot be read: back to the Sessions page, which shows why next to the file picker.
+    const cur = hub.current.get();
+    if (cur && cur.id === id && cur.status === 'error' && useView.getState().session === id) useView.getState().setView('sessions');
+  });
 }

@@ -47,7 +47,7 @@ function OpenFile() {
         }}
       />
       {current?.kind === 'local' && current.status === 'error' ? (
-        <div className="st-error" style={{ marginTop: 12 }} role="alert">
+        <div className="st-error" style={{ marginTop: 12 }} role="alert" data-testid="open-error">
           {current.error}
         </div>
       ) : null}
