@@ -344,6 +344,7 @@ function onClient(sock: Socket): void {
     buf += d;
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
+      if (nl > MAX_REQUEST_BYTES && !stream) return refuse(`request longer than ${MAX_REQUEST_BYTES} bytes`);
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
       handle(line);
