@@ -14,12 +14,17 @@
  * extension (as in TinySTM/LSA):
  *
  * - **start**: `snapshot = GS` (waiting while odd, i.e. while a commit writes back).
- * - **read**: load the value, then `Atomics.load(GS)`; if it still equals the
- *   snapshot no commit has started since the snapshot, so the value belongs to
- *   it. Otherwise validate the read set (every read slot's version ≤ snapshot),
- *   extend the snapshot to the new clock value and read again, or abort. One
- *   Atomics operation per read keeps a read near 10 ns; TL2's pre/post check of a
- *   per-stripe lock costs two (node-costs.md).
+ * - **read**: load the value, then the slot's version; if the version is ≤ the
+ *   snapshot, the value belongs to the snapshot. Otherwise validate the read set
+ *   (every read slot's version ≤ snapshot), extend the snapshot to the current
+ *   clock and read again, or abort. Write-back stores a slot's version *before*
+ *   its value, so a reader that sees a new value also sees its new version
+ *   (both accesses are plain typed-array loads/stores on one cache line; they
+ *   keep program order in V8's compiler and on x86/ARM-TSO hardware, and the
+ *   opacity test in stress.test.ts checks it). No Atomics operation and no
+ *   shared cache line on the read path: a read costs a few plain loads, and
+ *   readers never contend with other threads' commits (TL2 checks a per-stripe
+ *   lock twice per read; node-costs.md).
  * - **write**: buffered in a private write set (open addressing, generation
  *   stamped, so clearing it is free).
  * - **commit** (writers only): validate, CAS `GS` from even `g` to `g+1`, write
@@ -69,6 +74,7 @@ import {
   THREAD_WORDS,
   TLAB_SLOTS,
   T_STATE,
+  T_IN_TX,
   T_WAIT,
   W_ALLOC_FAILS,
   W_ALLOC_LOCK,
@@ -86,6 +92,7 @@ import {
   W_MAGIC,
   W_MAX_THREADS,
   W_RECORDING,
+  W_RENORM_LOCK,
   W_REGISTRY_LOCK,
   W_RING_RECORDS,
   W_THREADS,
@@ -288,6 +295,8 @@ export class Heap implements HeapViews {
   private doomed = false;
   /** clock value the attempt's reads are consistent with; -1 outside transactions and when doomed */
   private snapshot = -1;
+  /** renormalisation count when the attempt began (a renormalisation voids every snapshot) */
+  private epoch = 0;
   /** allocation range private to the running attempt: [privLo, privHi) */
   private privLo = NO_SLOT;
   private privHi = 0;
@@ -608,11 +617,18 @@ export class Heap implements HeapViews {
     }
     this.attemptStartNs = this.clock.now();
     if (RECORDER && this.recording) this.recorder!.txStart(this.txSeq, attempt, this.attemptStartNs, this.txName, this.siteCell[0]);
+    // announce the transaction before taking a snapshot (see renormalize)
+    Atomics.store(this.i32, W_THREAD_TABLE + this.thread * THREAD_WORDS + T_IN_TX, 1);
+    this.epoch = this.i32[W_EPOCH];
     if (this.keepInevitable || attempt >= this.maxRetries) {
+      // never wait for a renormalisation while holding (or about to take) the
+      // inevitable token: the renormaliser waits for transactions that need it
+      if (!this.keepInevitable && Atomics.load(this.i32, GS_WORD) >= GS_RENORMALIZE_AT) this.awaitRenormalization();
       this.keepInevitable = false;
       this.enterInevitable(this.inevitable ? -1 : InevitableReason.RetryLimit);
     } else {
-      this.snapshot = this.waitEven();
+      const g = this.waitEven();
+      this.snapshot = g < GS_RENORMALIZE_AT ? g : this.awaitRenormalization();
     }
   }
 
@@ -635,7 +651,7 @@ export class Heap implements HeapViews {
    */
   read(obj: number, s: number): number {
     // Outside a transaction and in a doomed attempt `snapshot` is -1, so the
-    // clock comparison below sends those cases to readSlow: the fast path
+    // version comparison below sends those cases to readSlow: the fast path
     // needs no extra checks for them. Objects allocated by this attempt need no
     // special case either: their slots have version 0 and are never in the
     // write set, so they read (and validate) like any other slot.
@@ -645,7 +661,8 @@ export class Heap implements HeapViews {
     }
     if (this.dlCount !== 0) return this.readSlow(obj, s) + this.pendingAdds(s);
     const v = this.f64[s << 1];
-    if (Atomics.load(this.i32, GS_WORD) !== this.snapshot) return this.readSlow(obj, s);
+    // value first, then version (write-back stores them the other way round)
+    if (this.i32[(s << 2) + 2] > this.snapshot) return this.readSlow(obj, s);
     const n = this.rlCount;
     if (n === this.rlCap) this.growReadLog();
     this.rlSlot[n] = s;
@@ -661,7 +678,8 @@ export class Heap implements HeapViews {
     for (;;) {
       const g = this.extendSnapshot();
       const v = this.f64[s << 1];
-      if (Atomics.load(this.i32, GS_WORD) === g) {
+      // still newer than the extended snapshot: a commit is writing it right now
+      if (this.i32[(s << 2) + 2] <= g) {
         const n = this.rlCount;
         if (n === this.rlCap) this.growReadLog();
         this.rlSlot[n] = s;
@@ -681,8 +699,7 @@ export class Heap implements HeapViews {
     for (;;) {
       const g = this.waitEven();
       if (g === this.snapshot) return g;
-      // the clock only moves backwards when it is renormalised: every snapshot is void
-      if (g < this.snapshot) this.conflictAbort(-1);
+      if (Atomics.load(this.i32, W_EPOCH) !== this.epoch) this.conflictAbort(-1);
       const bad = this.findInvalidRead();
       if (bad >= 0) this.conflictAbort(bad);
       // no commit may have started while we validated
@@ -866,29 +883,27 @@ export class Heap implements HeapViews {
     const version = g + 2;
     const f64 = this.f64;
     const ws = this.wsSlot;
+    // version before value: a reader that sees the new value sees the new version
     for (let e = 0, n = this.wsCount; e < n; e++) {
       const s = ws[e];
-      f64[s << 1] = this.wsVal[e];
       i32[(s << 2) + 2] = version;
       i32[(s << 2) + 3] = this.wsSite[e];
+      f64[s << 1] = this.wsVal[e];
     }
     const dl = this.dlSlot;
     for (let i = 0, n = this.dlCount; i < n; i++) {
       const s = dl[i];
-      f64[s << 1] += this.dlVal[i];
       i32[(s << 2) + 2] = version;
       i32[(s << 2) + 3] = this.dlSite[i];
+      f64[s << 1] += this.dlVal[i];
     }
     const cl = W_COMMIT_LOG + (((version >> 1) & COMMIT_LOG_MASK) << 2);
     i32[cl] = version;
     i32[cl + 1] = this.thread;
     i32[cl + 2] = this.txSeq;
     i32[cl + 3] = this.inevitable ? CL_INEVITABLE : 0;
-    if (version >= GS_RENORMALIZE_AT) {
-      this.renormalize();
-    } else {
-      Atomics.store(i32, GS_WORD, version);
-    }
+    Atomics.store(i32, GS_WORD, version);
+    if (version >= GS_RENORMALIZE_AT) this.mustRenormalize = true;
     if (RECORDER && this.recording) this.recorder!.txCommit(this.txSeq, this.attempt, this.clock.now(), this.rlCount, this.wsCount + this.dlCount, this.inevitable, version);
   }
 
@@ -910,7 +925,7 @@ export class Heap implements HeapViews {
         }
       }
       if (g !== this.snapshot) {
-        if (g < this.snapshot) this.conflictAbort(-1);
+        if (Atomics.load(i32, W_EPOCH) !== this.epoch) this.conflictAbort(-1);
         const bad = this.findInvalidRead();
         if (bad >= 0) this.conflictAbort(bad);
         this.snapshot = g;
@@ -928,30 +943,85 @@ export class Heap implements HeapViews {
     }
   }
 
+  private mustRenormalize = false;
+
   /**
-   * Resets the version clock before it overflows an Int32 (after ~10^9
-   * commits). Runs while holding GS: every version word of the object region
-   * goes back to 0, then the clock restarts at 2. A transaction whose snapshot
-   * predates this sees the clock move backwards and aborts (extendSnapshot).
-   * Metadata whose words sit where versions would (strings, index tables, type
-   * records) lives in the separate metadata region at the top of the heap.
+   * Resets the version clock before it overflows an Int32 (after ~5×10^8
+   * commits). The thread whose commit crossed the limit runs it after its
+   * transaction ended: new transactions wait at begin (they see the clock at
+   * or past the limit), the renormaliser waits until no thread is inside a
+   * transaction (T_IN_TX, set before a snapshot is taken: a Dekker handshake
+   * with the clock), then, holding the clock, sets every version word of the
+   * object region to 0 and restarts the clock at 2. Metadata whose words sit
+   * where versions would (strings, index tables, type records) lives in the
+   * separate metadata region at the top of the heap.
+   *
+   * Limitation: a transaction that blocks inside itself waiting for another
+   * thread's *new* transaction (never a good idea) stalls the renormalisation.
    */
   private renormalize(): void {
+    this.mustRenormalize = false;
     const i32 = this.i32;
-    Atomics.add(i32, W_EPOCH, 1);
-    const top = Math.min(Atomics.load(i32, W_ALLOC_TOP), this.totalSlots);
-    for (let s = CTRL_SLOTS; s < top; s++) {
-      const w = (s << 2) + 2;
-      if (i32[w] > 0) i32[w] = 0;
+    if (Atomics.compareExchange(i32, W_RENORM_LOCK, 0, 1) !== 0) return; // another thread does it
+    try {
+      if (Atomics.load(i32, GS_WORD) < GS_RENORMALIZE_AT) return; // already done
+      const n = Math.min(Atomics.load(i32, W_THREADS), this.maxThreads);
+      const deadline = Date.now() + 10_000;
+      for (let t = 0; t < n; t++) {
+        if (t === this.thread) continue;
+        const w = W_THREAD_TABLE + t * THREAD_WORDS + T_IN_TX;
+        while (Atomics.load(i32, w) === 1) {
+          if (Date.now() > deadline) {
+            // a thread that died inside a transaction never clears its flag;
+            // a live one that is stuck will abort at its next validation (epoch)
+            process.emitWarning(`stmscope: thread ${t} stayed inside one transaction for 10 s while the version clock was renormalised`);
+            break;
+          }
+          Atomics.wait(i32, w, 1, 1);
+        }
+      }
+      let g: number;
+      for (;;) {
+        g = this.waitEven();
+        if (Atomics.compareExchange(i32, GS_WORD, g, g + 1) === g) break;
+      }
+      const top = Math.min(Atomics.load(i32, W_ALLOC_TOP), this.totalSlots);
+      for (let s = CTRL_SLOTS; s < top; s++) {
+        const w = (s << 2) + 2;
+        if (i32[w] > 0) i32[w] = 0;
+      }
+      i32.fill(0, W_COMMIT_LOG, W_COMMIT_LOG + 4 * (COMMIT_LOG_MASK + 1));
+      Atomics.add(i32, W_EPOCH, 1);
+      Atomics.store(i32, GS_WORD, 2);
+    } finally {
+      Atomics.store(i32, W_RENORM_LOCK, 0);
+      Atomics.notify(i32, GS_WORD);
     }
-    i32.fill(0, W_COMMIT_LOG, W_COMMIT_LOG + 4 * (COMMIT_LOG_MASK + 1));
-    Atomics.store(i32, GS_WORD, 2);
-    Atomics.notify(i32, GS_WORD);
+  }
+
+  /** At begin: the clock reached the renormalisation point; step out of the way until it restarts. */
+  private awaitRenormalization(): number {
+    const i32 = this.i32;
+    const inTxWord = W_THREAD_TABLE + this.thread * THREAD_WORDS + T_IN_TX;
+    for (;;) {
+      Atomics.store(i32, inTxWord, 0);
+      let g = Atomics.load(i32, GS_WORD);
+      while (g >= GS_RENORMALIZE_AT) {
+        // nobody may have claimed the renormalisation yet (its thread may be idle): do it
+        if (Atomics.load(i32, W_RENORM_LOCK) === 0) this.renormalize();
+        Atomics.wait(i32, GS_WORD, g, 1);
+        g = Atomics.load(i32, GS_WORD);
+      }
+      Atomics.store(i32, inTxWord, 1);
+      g = this.waitEven();
+      if (g < GS_RENORMALIZE_AT) return g;
+    }
   }
 
   /** Leaves transactional mode: barriers fall back to their non-transactional behaviour. */
   private endAttempt(): void {
     this.inTx = false;
+    this.i32[W_THREAD_TABLE + this.thread * THREAD_WORDS + T_IN_TX] = 0;
     this.snapshot = -1;
     this.wsCount = 0;
     this.dlCount = 0;
@@ -961,6 +1031,7 @@ export class Heap implements HeapViews {
 
   private finishCommitted(): void {
     this.endAttempt();
+    if (this.mustRenormalize) this.renormalize();
     if (this.inevitable) this.releaseInevitable();
     if (RECORDER && this.recording) this.recorder!.publish();
     const hooks = this.commitHooks;

@@ -35,8 +35,10 @@ export const W_MAX_THREADS = 3;
 export const W_RING_RECORDS = 4;
 /** Global sequence lock / version clock: even = no commit writing back, odd = a commit holds it. */
 export const W_GS = 16;
-/** Bumped when the version clock is renormalised (see engine.ts); transactions from an older epoch abort. */
+/** Number of clock renormalisations so far (heap.ts `renormalize`). */
 export const W_EPOCH = 17;
+/** Lock electing the one thread that renormalises the clock. */
+export const W_RENORM_LOCK = 18;
 /** Next free slot of the bump allocator. */
 export const W_ALLOC_TOP = 32;
 /** Failed allocations (heap full), for diagnostics. */
@@ -77,6 +79,8 @@ export const THREAD_WORDS = 8;
 export const T_STATE = 0; // 0 free, 1 attached, 2 detached
 /** WaitReason while the thread waits inside a transaction (0 = not waiting); for tests and diagnostics */
 export const T_WAIT = 1;
+/** 1 from just before a transaction takes its snapshot until it ends (the clock renormalisation waits for 0) */
+export const T_IN_TX = 2;
 
 /** Commit log: ring of COMMIT_LOG_ENTRIES × 4 words [version, thread, txSeq, flags]. */
 export const W_COMMIT_LOG = 4096;

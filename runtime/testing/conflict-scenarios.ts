@@ -30,22 +30,27 @@ function culpritWrites(ctx: ScenarioContext, value: number): Outcome {
   return { worker: heap.thread, txSeq, attempts: 1, info: null };
 }
 
-/** Victim reads A.x, culprit commits A.x, victim's next read finds the conflict. */
+/**
+ * Victim reads A.x and writes B.y; the culprit commits A.x in between; the
+ * victim's commit finds its read stale. (A read-only victim would not abort:
+ * it is consistent with its snapshot and serialises there.)
+ */
 export function writeRead(ctx: ScenarioContext): Outcome {
   if (ctx.index === 1) return culpritWrites(ctx, 42);
   const { A, B } = cells();
   let attempts = 0;
-  const sum = atomic(() => {
+  atomic(() => {
     attempts++;
     const x = A.x;
     if (attempts === 1) {
       signal(ctx.control, 0, 1);
       waitFor(ctx.control, 1, 1);
     }
-    return x + B.y;
+    B.y = x;
   });
-  if (sum !== 42) throw new Error(`retry must see the committed value, got ${sum}`);
-  return { worker: currentHeap().thread, txSeq: currentHeap().txSeq, attempts, info: lastAbortInfo() };
+  const copied = atomic(() => B.y);
+  if (copied !== 42) throw new Error(`retry must see the committed value, got ${copied}`);
+  return { worker: currentHeap().thread, txSeq: currentHeap().txSeq - 1, attempts, info: lastAbortInfo() };
 }
 
 /** Victim reads and writes A.x; the culprit commits A.x first; the victim fails validation at commit. */
