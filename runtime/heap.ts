@@ -732,13 +732,32 @@ export class Heap implements HeapViews {
     const site = RECORDER && this.recording ? this.recorder!.useSite(this.siteCell[0]) : 0;
     // a write replaces whatever this transaction added to the slot before
     if (this.dlCount !== 0) this.cancelAdds(s);
-    const e = this.wsCount !== 0 ? this.wsFind(s) : -1;
-    if (e >= 0) {
-      this.wsVal[e] = v;
-      this.wsSite[e] = site;
+    // one probe finds the slot's entry or the free place for it
+    const gens = this.wsGens;
+    const gen = this.wsGen;
+    const mask = this.wsMask;
+    let h = Math.imul(s, 0x9e3779b1) >>> this.wsShift;
+    while (gens[h] === gen) {
+      const e = this.wsTable[h];
+      if (this.wsSlot[e] === s) {
+        this.wsVal[e] = v;
+        this.wsSite[e] = site;
+        return;
+      }
+      h = (h + 1) & mask;
+    }
+    const e = this.wsCount;
+    if (e === this.wsSlot.length || (e + 1) * 2 > gens.length) {
+      this.wsInsert(obj, s, v, site);
       return;
     }
-    this.wsInsert(obj, s, v, site);
+    gens[h] = gen;
+    this.wsTable[h] = e;
+    this.wsSlot[e] = s;
+    this.wsObj[e] = obj;
+    this.wsVal[e] = v;
+    this.wsSite[e] = site;
+    this.wsCount = e + 1;
   }
 
   /**
