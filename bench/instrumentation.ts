@@ -24,13 +24,8 @@ import { transformSync } from 'esbuild';
 import { instrument } from '../instrumentation/transform.ts';
 import { siteRegistry } from '../runtime/sites.ts';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  better: 'higher' | 'lower';
-  detail: string;
-}
+import type { BenchResult } from './util.ts';
+export type { BenchResult };
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 

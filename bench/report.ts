@@ -16,13 +16,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { writeSyntheticRecording } from '../model/testing/synthetic.ts';
 import { reportCommand } from '../server/commands/report.ts';
 
-export interface BenchResult {
-  name: string;
-  value: number;
-  unit: string;
-  better: 'higher' | 'lower';
-  detail: string;
-}
+import type { BenchResult } from './util.ts';
+export type { BenchResult };
 
 const here = fileURLToPath(import.meta.url);
 const repo = resolve(dirname(here), '..');

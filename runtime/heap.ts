@@ -107,6 +107,7 @@ import { Recorder } from './recording.ts';
 import { siteRegistry } from './sites.ts';
 import { startAgent } from './agent-launch.ts';
 import { RECORDER } from './build-flags.ts';
+import { lockWord, unlockWord } from './spinlock.ts';
 import type { HeapViews } from './heap-reader.ts';
 
 /** Options of `createHeap`. */
@@ -414,22 +415,10 @@ export class Heap implements HeapViews {
   // Allocation
   // ========================================================================
 
-  private lockAlloc(): void {
-    let spins = 0;
-    while (Atomics.compareExchange(this.i32, W_ALLOC_LOCK, 0, 1) !== 0) {
-      if (++spins > 64) Atomics.wait(this.i32, W_ALLOC_LOCK, 1, 0.1);
-    }
-  }
-
-  private unlockAlloc(): void {
-    Atomics.store(this.i32, W_ALLOC_LOCK, 0);
-    Atomics.notify(this.i32, W_ALLOC_LOCK, 1);
-  }
-
   /** Takes `n` slots from the bottom (object region) or the top (metadata region) of the free space. */
   private bump(n: number, meta = false): number {
     const i32 = this.i32;
-    this.lockAlloc();
+    lockWord(i32, W_ALLOC_LOCK);
     try {
       const bottom = i32[W_ALLOC_TOP];
       const top = i32[W_META_TOP];
@@ -444,7 +433,7 @@ export class Heap implements HeapViews {
       Atomics.store(i32, W_ALLOC_TOP, bottom + n);
       return bottom;
     } finally {
-      this.unlockAlloc();
+      unlockWord(i32, W_ALLOC_LOCK);
     }
   }
 
@@ -461,44 +450,49 @@ export class Heap implements HeapViews {
    * conflict tracking) and is reclaimed if the attempt aborts.
    */
   alloc(n: number): number {
-    if (n > LARGE_OBJECT_SLOTS) {
-      const a = this.bump(n);
+    if (n <= LARGE_OBJECT_SLOTS && this.tlabPtr + n <= this.tlabEnd) {
+      const a = this.tlabPtr;
+      this.tlabPtr += n;
       this.zero(a, n);
       return a;
     }
-    if (this.tlabPtr + n > this.tlabEnd) {
-      const a = this.bump(TLAB_SLOTS);
-      this.tlabPtr = a;
-      this.tlabEnd = a + TLAB_SLOTS;
-      if (this.inTx) {
-        // objects of this attempt in the previous buffer stay correct through
-        // the ordinary barriers; only the new buffer gets the private fast path
-        this.privLo = a;
-        this.privHi = this.tlabEnd;
-      }
-    }
-    const a = this.tlabPtr;
-    this.tlabPtr += n;
-    this.zero(a, n);
-    return a;
+    return this.allocSlow(n, false);
   }
 
   /** Allocates object-region memory that is never reclaimed, even if the current attempt aborts (map entries, roots). */
   allocPermanent(n: number): number {
+    if (n <= LARGE_OBJECT_SLOTS && this.permPtr + n <= this.permEnd) {
+      const a = this.permPtr;
+      this.permPtr += n;
+      this.zero(a, n);
+      return a;
+    }
+    return this.allocSlow(n, true);
+  }
+
+  /** A large object straight from the shared pointer, or a fresh 16 KiB buffer. */
+  private allocSlow(n: number, permanent: boolean): number {
     if (n > LARGE_OBJECT_SLOTS) {
       const a = this.bump(n);
       this.zero(a, n);
       return a;
     }
-    if (this.permPtr + n > this.permEnd) {
-      const a = this.bump(TLAB_SLOTS);
-      this.permPtr = a;
-      this.permEnd = a + TLAB_SLOTS;
+    const b = this.bump(TLAB_SLOTS);
+    if (permanent) {
+      this.permPtr = b + n;
+      this.permEnd = b + TLAB_SLOTS;
+    } else {
+      this.tlabPtr = b + n;
+      this.tlabEnd = b + TLAB_SLOTS;
+      if (this.inTx) {
+        // objects of this attempt in the previous buffer stay correct through
+        // the ordinary barriers; only the new buffer gets the private fast path
+        this.privLo = b;
+        this.privHi = this.tlabEnd;
+      }
     }
-    const a = this.permPtr;
-    this.permPtr += n;
-    this.zero(a, n);
-    return a;
+    this.zero(b, n);
+    return b;
   }
 
   private zero(a: number, n: number): void {
@@ -519,15 +513,11 @@ export class Heap implements HeapViews {
   // ========================================================================
 
   lockRegistry(): void {
-    let spins = 0;
-    while (Atomics.compareExchange(this.i32, W_REGISTRY_LOCK, 0, 1) !== 0) {
-      if (++spins > 64) Atomics.wait(this.i32, W_REGISTRY_LOCK, 1, 1);
-    }
+    lockWord(this.i32, W_REGISTRY_LOCK);
   }
 
   unlockRegistry(): void {
-    Atomics.store(this.i32, W_REGISTRY_LOCK, 0);
-    Atomics.notify(this.i32, W_REGISTRY_LOCK, 1);
+    unlockWord(this.i32, W_REGISTRY_LOCK);
   }
 
   /** @internal called once by createHeap */

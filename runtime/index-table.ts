@@ -20,6 +20,7 @@
  */
 import type { Heap } from './heap.ts';
 import { INDEX_TYPE_ID } from './heap-reader.ts';
+import { lockWord, unlockWord } from './spinlock.ts';
 
 /** Owner words: `ptrWord` holds the current table address, `lockWord` is the owner's spin lock. */
 export interface IndexOwner {
@@ -160,13 +161,9 @@ function place(heap: Heap, t: number, key: number, hash: number, value: number):
 }
 
 function lock(heap: Heap, word: number): void {
-  let spins = 0;
-  while (Atomics.compareExchange(heap.i32, word, 0, 1) !== 0) {
-    if (++spins > 64) Atomics.wait(heap.i32, word, 1, 1);
-  }
+  lockWord(heap.i32, word);
 }
 
 function unlock(heap: Heap, word: number): void {
-  Atomics.store(heap.i32, word, 0);
-  Atomics.notify(heap.i32, word, 1);
+  unlockWord(heap.i32, word);
 }
