@@ -39,7 +39,8 @@ export async function main(argv: string[], io: CommandIO = { stdout: process.std
   } catch (e) {
     io.stderr.write(`stmscope ${name}: ${e instanceof Error ? e.message : String(e)}\n`);
     if (process.env.STMSCOPE_DEBUG) io.stderr.write(`${(e as Error).stack}\n`);
-    return 1;
+    // usage errors exit 2, like the commands' own argument checks
+    return e instanceof Error && e.name === 'UsageError' ? 2 : 1;
   }
 }
 
