@@ -457,7 +457,14 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     if (path === '/ingest') {
       if (req.headers.origin !== undefined) return refuseUpgrade(socket, 403, 'browsers may not stream recordings to /ingest');
       if (!tokenMatches(bearer(req), ingestToken)) return refuseUpgrade(socket, 401, 'wrong or missing ingest token (STMSCOPE_SERVER carries it)');
-      ingestWss.handleUpgrade(req, socket, head, (ws) => acceptIngest(ws));
+      ingestWss.handleUpgrade(req, socket, head, (ws) => {
+        try {
+          acceptIngest(ws);
+        } catch (e) {
+          log(`ingest: ${(e as Error).message}`);
+          ws.close(1011, `the server cannot store the session: ${(e as Error).message}`.slice(0, 120));
+        }
+      });
       return;
     }
     refuseUpgrade(socket, 404, `no WebSocket endpoint ${path} (use /ws)`);

@@ -57,9 +57,10 @@ export class SessionStore {
     const caches = join(dataDir, '.timeline');
     mkdirSync(caches, { recursive: true, mode: 0o700 });
     for (const name of readdirSync(caches)) {
-      if (!/^\d+$/.test(name) || Number(name) === process.pid || !pidAlive(Number(name))) rmSync(join(caches, name), { recursive: true, force: true });
+      const pid = Number(/^(\d+)-/.exec(name)?.[1] ?? NaN);
+      if (!(pid > 0) || !pidAlive(pid)) rmSync(join(caches, name), { recursive: true, force: true });
     }
-    this.cacheDir = join(caches, String(process.pid));
+    this.cacheDir = join(caches, `${process.pid}-${randomBytes(4).toString('hex')}`);
     mkdirSync(this.cacheDir, { recursive: true, mode: 0o700 });
     this.maxLoaded = opts.maxLoaded ?? 4;
     this.scan();
