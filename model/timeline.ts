@@ -62,7 +62,7 @@ import type {
 import { DEFAULT_MAX_MARKS, MAX_PIXELS } from './protocol.ts';
 import type { Definitions } from './defs.ts';
 import type { EventStore } from './store.ts';
-import { CONFLICT_KIND_NAMES, ConflictKind, GLOBAL_WORKER, WAIT_REASON_NAMES } from './records.ts';
+import { CONFLICT_KIND_NAMES, ConflictKind, GLOBAL_WORKER as GLOBAL, WAIT_REASON_NAMES } from './records.ts';
 
 export type AttemptColumns = EventStore['attempts']['cols'];
 export type AbortColumns = EventStore['aborts']['cols'];
@@ -158,6 +158,10 @@ const OUT_FAILED = 2;
 const FLAG_INEVITABLE = 1;
 const KIND_INEVITABLE = ConflictKind.Inevitable;
 const OUTCOME_CODES: AttemptOutcome[] = ['commit', 'abort', 'fail', 'unfinished'];
+// Local copies: imported bindings are getter calls under tsx.
+const KIND_NAMES: readonly string[] = [...CONFLICT_KIND_NAMES];
+const GLOBAL_WORKER: number = GLOBAL;
+const WAIT_NAMES: Record<number, string> = { ...WAIT_REASON_NAMES };
 
 /** One raw conflict group of a segment: (kind, victim worker+site, culprit worker+site) and its count. */
 export interface RawGroupCount {
@@ -681,14 +685,7 @@ export class SegmentedTimeline implements TimelineSource {
     if (typeof groupKey !== 'string' || groupKey === '') throw new QueryError('occurrences needs a groupKey (AggregateSnapshot.groups[].key)');
     if (!Number.isInteger(offset) || offset < 0) throw new QueryError(`offset must be an integer ≥ 0, got ${offset}`);
     if (!Number.isInteger(limit) || limit < 0 || limit > 10000) throw new QueryError(`limit must be an integer from 0 to 10000, got ${limit}`);
-    const defs = this.provider.defs;
-    const cache = new Map<string, string>();
-    const keyOf = (kind: number, vw: number, vs: number, cw: number, cs: number) => {
-      const raw = `${kind}|${vw}|${vs}|${cw}|${cs}`;
-      let k = cache.get(raw);
-      if (k === undefined) cache.set(raw, (k = groupKeyOf(defs, kind, vw, vs, cw, cs)));
-      return k;
-    };
+    const keyOf = this.groupKeyCache();
     const segs = this.tree.segments;
     const counts: number[] = [];
     let total = 0;
@@ -707,12 +704,7 @@ export class SegmentedTimeline implements TimelineSource {
     const items: Occurrence[] = [];
     let skip = offset;
     const take = (rows: SegmentRows) => {
-      const found: Occurrence[] = [];
-      this.conflictsOf(rows, -Infinity, Infinity, null, (o) => {
-        if (o.groupKey === groupKey) found.push(o);
-      }, keyOf);
-      found.sort((a, b) => a.victimNs - b.victimNs || a.id - b.id);
-      for (const o of found) {
+      for (const o of this.occurrencesIn(rows, groupKey, keyOf)) {
         if (skip > 0) {
           skip--;
           continue;
@@ -809,7 +801,7 @@ export class SegmentedTimeline implements TimelineSource {
         const e = wt.end[i];
         if (e < S || s >= E) continue;
         if (waits.length >= maxMarks) return null;
-        waits.push({ worker: w, startNs: s, endNs: e, reason: WAIT_REASON_NAMES[wt.reason[i]] ?? `reason-${wt.reason[i]}` });
+        waits.push({ worker: w, startNs: s, endNs: e, reason: WAIT_NAMES[wt.reason[i]] ?? `reason-${wt.reason[i]}` });
       }
     }
     return { attempts, waits };
@@ -829,91 +821,121 @@ export class SegmentedTimeline implements TimelineSource {
         for (let k = 0; k < budget; k++) pick.push(sources[Math.floor(k * step + step / 2)]);
       }
     }
-    const items: ConflictArrow[] = [];
+    // First the candidates as plain numbers (source, row, time), then objects for the ones kept.
+    const srcs: SegmentRows[] = [];
+    const refSrc: number[] = [];
+    const refRow: number[] = [];
+    const refTime: number[] = [];
+    for (const src of pick) {
+      const rows = this.rowsOf(src);
+      if (!rows) continue;
+      const si = srcs.push(rows) - 1;
+      const ab = rows.aborts;
+      for (let i = 0; i < rows.abortCount; i++) {
+        const t = ab.time[i];
+        if (t < S || t >= E || lane[ab.worker[i]] < 0) continue;
+        refSrc.push(si);
+        refRow.push(i);
+        refTime.push(t);
+      }
+      const b = rows.blocked;
+      for (let i = 0; i < rows.blockedCount; i++) {
+        const t = b.time[i];
+        if (t < S || t >= E || lane[b.worker[i]] < 0) continue;
+        refSrc.push(si);
+        refRow.push(-1 - i);
+        refTime.push(t);
+      }
+    }
+    let order = Array.from(refTime.keys());
+    order.sort((x, y) => refTime[x] - refTime[y] || refSrc[x] - refSrc[y] || refRow[x] - refRow[y]);
+    if (order.length > maxMarks) {
+      truncated = true;
+      const step = order.length / maxMarks;
+      const thin: number[] = [];
+      for (let k = 0; k < maxMarks; k++) thin.push(order[Math.floor(k * step)]);
+      order = thin;
+    }
+    const keyOf = this.groupKeyCache();
+    const items = order.map((k) => this.conflictAt(srcs[refSrc[k]], refRow[k], keyOf));
+    return { items, truncated };
+  }
+
+  /** Resolves raw (kind, victim, culprit) tuples to group keys, caching per call. */
+  private groupKeyCache(): (kind: number, vw: number, vs: number, cw: number, cs: number) => string {
     const defs = this.provider.defs;
     const cache = new Map<string, string>();
-    const keyOf = (kind: number, vw: number, vs: number, cw: number, cs: number) => {
+    return (kind, vw, vs, cw, cs) => {
       const raw = `${kind}|${vw}|${vs}|${cw}|${cs}`;
       let k = cache.get(raw);
       if (k === undefined) cache.set(raw, (k = groupKeyOf(defs, kind, vw, vs, cw, cs)));
       return k;
     };
-    for (const src of pick) {
-      const rows = this.rowsOf(src);
-      if (rows) this.conflictsOf(rows, S, E, lane, (o) => items.push(o), keyOf);
-    }
-    items.sort((a, b) => a.victimNs - b.victimNs || a.id - b.id);
-    if (items.length > maxMarks) {
-      truncated = true;
-      const step = items.length / maxMarks;
-      const thin: ConflictArrow[] = [];
-      for (let k = 0; k < maxMarks; k++) thin.push(items[Math.floor(k * step)]);
-      return { items: thin, truncated };
-    }
-    return { items, truncated };
   }
 
-  /** Calls `out` for every abort and blocked wait of `rows` with time in [S, E) and victim lane selected. */
-  private conflictsOf(
-    rows: SegmentRows,
-    S: number,
-    E: number,
-    lane: Int16Array | null,
-    out: (o: Occurrence) => void,
-    keyOf: (kind: number, vw: number, vs: number, cw: number, cs: number) => string,
-  ): void {
+  /** The conflict of abort row `row` (≥ 0) or blocked row `−1 − row` of `rows`. */
+  private conflictAt(rows: SegmentRows, row: number, keyOf: (kind: number, vw: number, vs: number, cw: number, cs: number) => string): Occurrence {
     const defs = this.provider.defs;
-    const ab = rows.aborts;
-    const at = rows.attempts;
-    for (let i = 0; i < rows.abortCount; i++) {
-      const t = ab.time[i];
-      if (t < S || t >= E) continue;
-      const vw = ab.worker[i];
-      if (lane && lane[vw] < 0) continue;
-      const cw = ab.culpritWorker[i];
-      const cs = cw < 0 ? 0 : ab.culpritSite[i];
-      const kind = ab.kind[i];
-      const ai = ab.attempt[i] - rows.attempt0;
-      const victimAttempt = ai >= 0 && ai < rows.attemptCount ? at.attempt[ai] : 0;
-      out({
-        id: rows.abort0 + i,
-        kind: CONFLICT_KIND_NAMES[kind] ?? `kind-${kind}`,
-        groupKey: keyOf(kind, vw, ab.victimSite[i], cw, cs),
+    if (row >= 0) {
+      const ab = rows.aborts;
+      const t = ab.time[row];
+      const vw = ab.worker[row];
+      const cw = ab.culpritWorker[row];
+      const cs = cw < 0 ? 0 : ab.culpritSite[row];
+      const kind = ab.kind[row];
+      const ai = ab.attempt[row] - rows.attempt0;
+      return {
+        id: rows.abort0 + row,
+        kind: KIND_NAMES[kind] ?? `kind-${kind}`,
+        groupKey: keyOf(kind, vw, ab.victimSite[row], cw, cs),
         victimWorker: vw,
-        victimTxSeq: ab.txSeq[i],
+        victimTxSeq: ab.txSeq[row],
         victimNs: t,
-        victimAttempt,
+        victimAttempt: ai >= 0 && ai < rows.attemptCount ? rows.attempts.attempt[ai] : 0,
         culpritWorker: cw,
-        culpritTxSeq: cw < 0 ? 0 : ab.culpritTxSeq[i],
-        culpritNs: cw < 0 ? -1 : this.provider.commitEnd(cw, ab.culpritTxSeq[i], t),
-        object: defs.objectLabel(ab.object[i], ab.field[i]),
-        timeLostNs: ab.timeLostNs[i],
-      });
+        culpritTxSeq: cw < 0 ? 0 : ab.culpritTxSeq[row],
+        culpritNs: cw < 0 ? -1 : this.provider.commitEnd(cw, ab.culpritTxSeq[row], t),
+        object: defs.objectLabel(ab.object[row], ab.field[row]),
+        timeLostNs: ab.timeLostNs[row],
+      };
+    }
+    const i = -1 - row;
+    const b = rows.blocked;
+    const t = b.time[i];
+    const vw = b.worker[i];
+    const cw = b.blockerWorker[i];
+    const cs = cw < 0 ? 0 : b.blockerSite[i];
+    return {
+      // ids below −1 name blocked-by-inevitable waits: −2 − row
+      id: -2 - (rows.blocked0 + i),
+      kind: KIND_NAMES[KIND_INEVITABLE],
+      groupKey: keyOf(KIND_INEVITABLE, vw, b.waiterSite[i], cw, cs),
+      victimWorker: vw,
+      victimTxSeq: b.txSeq[i],
+      victimNs: t,
+      victimAttempt: 0,
+      culpritWorker: cw,
+      culpritTxSeq: cw < 0 ? 0 : b.blockerTxSeq[i],
+      culpritNs: cw < 0 ? -1 : this.provider.commitEnd(cw, b.blockerTxSeq[i], t),
+      object: '',
+      timeLostNs: b.waitNs[i],
+    };
+  }
+
+  /** Every conflict of `rows` whose raw group resolves to `groupKey`, in time order. */
+  private occurrencesIn(rows: SegmentRows, groupKey: string, keyOf: (kind: number, vw: number, vs: number, cw: number, cs: number) => string): Occurrence[] {
+    const out: Occurrence[] = [];
+    const ab = rows.aborts;
+    for (let i = 0; i < rows.abortCount; i++) {
+      const cw = ab.culpritWorker[i];
+      if (keyOf(ab.kind[i], ab.worker[i], ab.victimSite[i], cw, cw < 0 ? 0 : ab.culpritSite[i]) === groupKey) out.push(this.conflictAt(rows, i, keyOf));
     }
     const b = rows.blocked;
     for (let i = 0; i < rows.blockedCount; i++) {
-      const t = b.time[i];
-      if (t < S || t >= E) continue;
-      const vw = b.worker[i];
-      if (lane && lane[vw] < 0) continue;
       const cw = b.blockerWorker[i];
-      const cs = cw < 0 ? 0 : b.blockerSite[i];
-      out({
-        // ids below −1 name blocked-by-inevitable waits: −2 − row
-        id: -2 - (rows.blocked0 + i),
-        kind: CONFLICT_KIND_NAMES[KIND_INEVITABLE],
-        groupKey: keyOf(KIND_INEVITABLE, vw, b.waiterSite[i], cw, cs),
-        victimWorker: vw,
-        victimTxSeq: b.txSeq[i],
-        victimNs: t,
-        victimAttempt: 0,
-        culpritWorker: cw,
-        culpritTxSeq: cw < 0 ? 0 : b.blockerTxSeq[i],
-        culpritNs: cw < 0 ? -1 : this.provider.commitEnd(cw, b.blockerTxSeq[i], t),
-        object: '',
-        timeLostNs: b.waitNs[i],
-      });
+      if (keyOf(KIND_INEVITABLE, b.worker[i], b.waiterSite[i], cw, cw < 0 ? 0 : b.blockerSite[i]) === groupKey) out.push(this.conflictAt(rows, -1 - i, keyOf));
     }
+    return out.sort((a, b2) => a.victimNs - b2.victimNs || a.id - b2.id);
   }
 }
 

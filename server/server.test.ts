@@ -109,9 +109,6 @@ describe('programs streaming to the server (stmscope run)', () => {
         expect(snaps[i].snapshot.summary.commits).toBeGreaterThanOrEqual(snaps[i - 1].snapshot.summary.commits);
       }
       expect(snaps[0].live).toBe(true);
-      // at most 10 per second
-      const dt = (Date.now() - 0) / 1000;
-      void dt;
     }
     writeFileSync(stop, '');
     expect(await a.exited).toBe(0);
@@ -285,8 +282,6 @@ describe('sessions', () => {
       expect(list.map((s) => s.id)).toEqual(before.map((s) => s.id));
       const mine = list.find((s) => s.id === id)!;
       expect(mine.totals).toEqual(info.totals);
-      const d = new Dash();
-      void d;
       const ws = new WebSocket(`ws://127.0.0.1:${again.port}/ws`);
       const got: ServerMessage[] = [];
       ws.on('message', (m) => got.push(JSON.parse(m.toString())));
@@ -296,7 +291,6 @@ describe('sessions', () => {
       const w = await waitFor(() => got.find((m) => m.type === 'window'), 'the window answer');
       expect(w.type === 'window' && w.result.attempts!.length).toBeGreaterThan(10);
       ws.terminate();
-      d.close();
     } finally {
       await again.close();
     }

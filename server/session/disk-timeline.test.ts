@@ -39,6 +39,7 @@ describe('DiskTimeline', () => {
   it('writes segments and histograms to its detail file and keeps every row', () => {
     expect(disk.tree.segments.length).toBeGreaterThan(50);
     expect(disk.tree.levels.length).toBeGreaterThan(3);
+    disk.flush();
     expect(statSync(disk.path).size).toBe(disk.detailBytes);
     expect(disk.rowCounts.attempts).toBe(store.attempts.length);
     expect(disk.rowCounts.aborts).toBe(store.aborts.length);

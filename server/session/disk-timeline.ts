@@ -19,7 +19,7 @@
  * Queries run the shared code of model/timeline.ts; a wide window reads a few
  * histograms, a narrow one a few segments (`pixels / bins + 2` at most).
  */
-import { closeSync, openSync, readSync, writeSync } from 'node:fs';
+import { FileAppender } from './appender.ts';
 import { ColumnTable, type TypedArray, type TypedArrayCtor } from '../../model/columns.ts';
 import type { AttemptSink } from '../../model/assemble.ts';
 import { Definitions } from '../../model/defs.ts';
@@ -71,7 +71,7 @@ interface SegmentLoc {
 interface CachedSegment {
   rows: SegmentRows;
   bytes: number;
-  commits?: Map<number, number>;
+  commits?: CommitIndex;
 }
 
 /** A small LRU by bytes. */
@@ -135,31 +135,26 @@ class DiskHistograms implements HistogramStore {
   }
 }
 
-/** The append-only detail file. */
+/** The append-only detail file (written in the background, readable at once). */
 class DetailFile {
-  private fd: number | null;
-  size = 0;
+  private readonly out: FileAppender;
   constructor(readonly path: string) {
-    this.fd = openSync(path, 'w+', 0o600);
+    this.out = new FileAppender(path, 'w+');
+  }
+  get size(): number {
+    return this.out.size;
   }
   append(b: Uint8Array): number {
-    const at = this.size;
-    let done = 0;
-    while (done < b.length) done += writeSync(this.fd!, b, done, b.length - done, at + done);
-    this.size += pad8(b.length);
-    return at;
+    return this.out.append(b, pad8(b.length));
   }
   read(into: Uint8Array, offset: number): void {
-    let done = 0;
-    while (done < into.length) {
-      const n = readSync(this.fd!, into, done, into.length - done, offset + done);
-      if (n === 0) throw new Error(`timeline detail file ${this.path} is shorter than its index (at byte ${offset + done})`);
-      done += n;
-    }
+    this.out.read(into, offset);
+  }
+  flush(): void {
+    this.out.flushSync();
   }
   close(): void {
-    if (this.fd !== null) closeSync(this.fd);
-    this.fd = null;
+    this.out.close();
   }
 }
 
@@ -178,7 +173,7 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
   private readonly segCache: Lru<CachedSegment>;
   /** running max of segment maxNs: monotonic, for culprit search */
   private readonly prefixMax: number[] = [];
-  private tailView: { key: string; rows: SegmentRows; commits?: Map<number, number> } | undefined;
+  private tailView: { key: number; rows: SegmentRows; commits?: CommitIndex } | undefined;
 
   constructor(
     readonly path: string,
@@ -225,6 +220,11 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
 
   get detailBytes(): number {
     return this.file.size;
+  }
+
+  /** Writes what the background writer still holds (the detail file is complete on disk after this). */
+  flush(): void {
+    this.file.flush();
   }
 
   close(): void {
@@ -392,10 +392,12 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
     return seg;
   }
 
-  private tail(): { rows: SegmentRows; commits?: Map<number, number> } {
-    const counts = TABLES.map((t) => this.tables[t].length);
-    const key = counts.join('|');
+  private tail(): { rows: SegmentRows; commits?: CommitIndex } {
+    const t = this.tables;
+    // rows are only ever added to the tail (sealing resets the view)
+    const key = t.attempts.length + t.aborts.length * 65536 + t.waits.length * 4294967296 + t.blocked.length * 281474976710656;
     if (this.tailView?.key === key) return this.tailView;
+    const counts = TABLES.map((n) => t[n].length);
     this.tailView = { key, rows: this.viewOf(this.tables, counts, this.base) };
     return this.tailView;
   }
@@ -403,11 +405,10 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
   // -- culprit lookup -----------------------------------------------------------
 
   private commitEnd(worker: number, txSeq: number, nearNs: number): number {
-    const key = worker * 4294967296 + txSeq;
     const t = this.tail();
-    t.commits ??= commitMap(t.rows);
-    const inTail = t.commits.get(key);
-    if (inTail !== undefined) return inTail;
+    t.commits ??= new CommitIndex(t.rows);
+    const inTail = t.commits.find(worker, txSeq);
+    if (inTail >= 0) return inTail;
     // first segment that reaches nearNs; the culprit committed shortly before it
     const pm = this.prefixMax;
     let lo = 0;
@@ -420,19 +421,67 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
     for (const i of [lo, lo - 1, lo + 1, lo - 2]) {
       if (i < 0 || i >= pm.length) continue;
       const seg = this.segment(i);
-      seg.commits ??= commitMap(seg.rows);
-      const v = seg.commits.get(key);
-      if (v !== undefined) return v;
+      seg.commits ??= new CommitIndex(seg.rows);
+      const v = seg.commits.find(worker, txSeq);
+      if (v >= 0) return v;
     }
     return -1;
   }
 }
 
-function commitMap(rows: SegmentRows): Map<number, number> {
-  const m = new Map<number, number>();
-  const a = rows.attempts;
-  for (let i = 0; i < rows.attemptCount; i++) {
-    if (a.outcome[i] === COMMITTED) m.set(a.worker[i] * 4294967296 + a.txSeq[i], a.end[i]);
+/**
+ * Committed attempts of some rows by (worker, txSeq): per worker, txSeqs in
+ * row order (increasing: per-worker order is preserved), searched by bisection.
+ */
+class CommitIndex {
+  private readonly tx: Array<Uint32Array | undefined> = [];
+  private readonly end: Array<Float64Array | undefined> = [];
+  constructor(rows: SegmentRows) {
+    const a = rows.attempts;
+    const n = new Uint32Array(256);
+    for (let i = 0; i < rows.attemptCount; i++) if (a.outcome[i] === COMMITTED) n[a.worker[i]]++;
+    const at = new Uint32Array(256);
+    for (let w = 0; w < 256; w++) {
+      if (n[w]) {
+        this.tx[w] = new Uint32Array(n[w]);
+        this.end[w] = new Float64Array(n[w]);
+      }
+    }
+    for (let i = 0; i < rows.attemptCount; i++) {
+      if (a.outcome[i] !== COMMITTED) continue;
+      const w = a.worker[i];
+      const k = at[w]++;
+      this.tx[w]![k] = a.txSeq[i];
+      this.end[w]![k] = a.end[i];
+    }
+    // a worker whose txSeq went backwards (wrap-around, a restart): sort its pairs
+    for (let w = 0; w < 256; w++) {
+      const tx = this.tx[w];
+      if (!tx) continue;
+      let sorted = true;
+      for (let k = 1; k < tx.length && sorted; k++) if (tx[k] < tx[k - 1]) sorted = false;
+      if (sorted) continue;
+      const idx = Array.from(tx.keys()).sort((x, y) => tx[x] - tx[y]);
+      const e = this.end[w]!;
+      this.tx[w] = Uint32Array.from(idx, (k) => tx[k]);
+      this.end[w] = Float64Array.from(idx, (k) => e[k]);
+    }
   }
-  return m;
+
+  /** End time of the committed attempt (worker, txSeq), or −1. */
+  find(worker: number, txSeq: number): number {
+    const tx = this.tx[worker];
+    if (!tx) return -1;
+    const want = txSeq >>> 0;
+    let lo = 0;
+    let hi = tx.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = tx[mid];
+      if (v === want) return this.end[worker]![mid];
+      if (v < want) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
 }

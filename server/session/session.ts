@@ -13,7 +13,8 @@
  * the session keeps everything up to the last good chunk and the recording is
  * cut there, with the reason in `problem`.
  */
-import { closeSync, ftruncateSync, openSync, readSync, statSync, writeSync, rmSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, rmSync } from 'node:fs';
+import { FileAppender } from './appender.ts';
 import { basename } from 'node:path';
 import { Aggregator, type AggregateSnapshot, type SnapshotOptions } from '../../model/aggregate.ts';
 import { EventAssembler, TeeSink } from '../../model/assemble.ts';
@@ -58,15 +59,15 @@ export class Session {
   readonly timeline: DiskTimeline;
   readonly assembler: EventAssembler;
   private readonly decoder: RecordingDecoder;
-  /** recording file descriptor while receiving */
-  private fd: number | null = null;
-  private written = 0;
+  /** the recording while receiving */
+  private rec: FileAppender | null = null;
   /** bumped whenever something new was ingested (snapshot pushes compare it) */
   version = 0;
   status: DecodeStatus | undefined;
   /** why ingest stopped early (a corrupt or foreign stream) */
   stopped: string | undefined;
   private closed = false;
+  private recSize = -1;
 
   constructor(
     readonly info: SessionRecord,
@@ -95,21 +96,18 @@ export class Session {
 
   /** Starts writing the recording file (live sessions and imports). */
   openForWriting(): void {
-    this.fd = openSync(this.paths.recording, 'w', 0o600);
+    this.rec = new FileAppender(this.paths.recording, 'w');
   }
 
   /**
-   * Appends received bytes to the recording and ingests them.
+   * Appends received bytes to the recording and ingests them. The bytes are
+   * written in the background: do not reuse them.
    * @returns an error message when the stream is not (or no longer) a readable recording: close its source
    */
   feed(bytes: Uint8Array): string | undefined {
     if (this.closed) return 'the session is closed';
     if (this.stopped) return this.stopped;
-    if (this.fd !== null) {
-      let off = 0;
-      while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
-      this.written += bytes.length;
-    }
+    this.rec?.append(bytes);
     try {
       this.decoder.feed(bytes);
     } catch (e) {
@@ -154,17 +152,13 @@ export class Session {
       this.stopped ??= (e as Error).message;
     }
     this.assembler.flush();
-    if (this.fd !== null) {
-      const good = this.status?.problem ? this.status.problem.offset : this.written;
-      if (good < this.written) {
-        try {
-          ftruncateSync(this.fd, good);
-        } catch {
-          /* keep the bytes; readers stop at the bad chunk anyway */
-        }
-      }
-      closeSync(this.fd);
-      this.fd = null;
+    if (this.rec !== null) {
+      // keep the recording up to its last good chunk
+      const written = this.rec.size;
+      const good = this.status?.problem ? this.status.problem.offset : this.stopped ? this.decoder.bytesFed - (this.decoder.problem?.unreadBytes ?? 0) : written;
+      this.rec.close(good < written ? good : -1);
+      this.recSize = Math.min(good, written);
+      this.rec = null;
     }
     const problem = this.stopped ?? this.status?.message;
     this.info.live = false;
@@ -189,10 +183,14 @@ export class Session {
       droppedEvents: s.droppedEvents,
       workers: s.workers,
     };
-    try {
-      i.sizeBytes = statSync(this.paths.recording).size;
-    } catch {
-      /* not there yet */
+    if (this.rec) i.sizeBytes = this.rec.size;
+    else if (this.recSize >= 0) i.sizeBytes = this.recSize;
+    else {
+      try {
+        i.sizeBytes = statSync(this.paths.recording).size;
+      } catch {
+        /* not there */
+      }
     }
   }
 
@@ -204,7 +202,7 @@ export class Session {
   /** Releases memory and the timeline's detail file (the recording stays). */
   close(): void {
     if (this.closed) return;
-    if (this.fd !== null) this.finish('closed');
+    if (this.rec !== null) this.finish('closed');
     this.closed = true;
     this.timeline.close();
     rmSync(this.paths.detail, { force: true });

@@ -1,0 +1,280 @@
+/**
+ * Benchmarks of the server (issue 4):
+ *
+ * - `server.ingest_events_per_s`: a session's ingest on one thread: decode
+ *   (CRC checked), assemble, aggregate, disk-backed timeline, recording append
+ *   (file writes go to libuv's pool in the background).
+ * - `server.e2e_events_per_s`: agent → server over loopback: a child process
+ *   runs the agent's own stream code (Batch → RecordingStream → WebSocketSink,
+ *   zero-mask `ws` frames) on pre-drained synthetic batches, waiting on
+ *   backpressure instead of dropping; timed until the server has ingested the
+ *   END chunk.
+ * - `server.mb_per_million_events`: resident memory a session adds per 10^6
+ *   events ingested (child process, after ingest; the timeline lives on disk).
+ * - `server.window_query_p95_ms`: 95th percentile of timeline window queries
+ *   (2000 pixels, zoom from the whole session down to 10 µs, random
+ *   positions) on a 10^8-event session (10^7 in quick mode).
+ *
+ * Child modes: `node --import tsx bench/server.ts --child memory N` and
+ * `--child agent URL TOKEN N`.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RecordingDecoder, concatBytes } from '../model/format.ts';
+import { writeSyntheticRecording } from '../model/testing/synthetic.ts';
+import { Session, newInfo } from '../server/session/session.ts';
+import { startServer } from '../server/http/server.ts';
+import { median, round, runJson, type BenchResult } from './util.ts';
+
+const here = fileURLToPath(import.meta.url);
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'stmscope-bench-server-'));
+}
+
+function syntheticPieces(events: number): { pieces: Uint8Array[]; records: number } {
+  const pieces: Uint8Array[] = [];
+  const { records } = writeSyntheticRecording((b) => pieces.push(b), { events, workers: 4 });
+  return { pieces, records };
+}
+
+function newSession(dir: string, name: string): Session {
+  const s = new Session(newInfo(name, 'run', name), { recording: join(dir, `${name}.stm`), detail: join(dir, `${name}.tl`) });
+  s.openForWriting();
+  return s;
+}
+
+/** Ingest throughput of one session, best of `runs`. */
+function benchIngest(events: number, runs: number): BenchResult {
+  const { pieces, records } = syntheticPieces(events);
+  const dir = tempDir();
+  const rates: number[] = [];
+  try {
+    for (let k = 0; k < runs; k++) {
+      const s = newSession(dir, `ingest${k}`);
+      const t0 = performance.now();
+      for (const p of pieces) s.feed(p);
+      s.finish();
+      rates.push(records / ((performance.now() - t0) / 1000));
+      s.close();
+      rmSync(join(dir, `ingest${k}.stm`), { force: true });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const best = Math.max(...rates);
+  return {
+    name: 'server.ingest_events_per_s',
+    value: Math.round(best),
+    unit: 'events/s',
+    better: 'higher',
+    detail: `${records.toLocaleString('en-US')} synthetic events (4 workers, 20% aborts) through decode+CRC, assembly, aggregates, disk-backed timeline and recording append on one thread; best of ${runs} (median ${Math.round(median(rates)).toLocaleString('en-US')})`,
+  };
+}
+
+/** Agent → server over loopback. */
+async function benchE2e(events: number): Promise<BenchResult> {
+  const dir = tempDir();
+  const server = await startServer({ port: 0, dataDir: join(dir, 'sessions'), agentsDir: join(dir, 'agents'), stateFile: false });
+  try {
+    let startedAt = 0;
+    let endedAt = 0;
+    let info: { events: number; dropped: number } | undefined;
+    server.store.onChange = () => {
+      for (const s of server.store.list()) {
+        if (s.source !== 'run') continue;
+        if (!startedAt) startedAt = Date.now();
+        if (!s.live && !endedAt) {
+          endedAt = Date.now();
+          info = { events: s.totals.events, dropped: s.totals.droppedEvents };
+        }
+      }
+    };
+    const child = await runJson<{ sendMs: number; records: number; startUnixMs: number }>(
+      ['--import', 'tsx', here, '--child', 'agent', `ws://127.0.0.1:${server.port}/ingest`, server.ingestToken, String(events)],
+      {},
+      600_000,
+    );
+    const t1 = Date.now();
+    while (!endedAt && Date.now() - t1 < 60_000) await new Promise((r) => setTimeout(r, 5));
+    if (!info) throw new Error('the server never finished the session');
+    const ms = endedAt - child.startUnixMs;
+    const rate = child.records / (ms / 1000);
+    return {
+      name: 'server.e2e_events_per_s',
+      value: Math.round(rate),
+      unit: 'events/s',
+      better: 'higher',
+      detail: `${child.records.toLocaleString('en-US')} events from a child process running the agent's stream code (Batch encode + CRC, WebSocketSink, zero-mask ws frames of ≤1 MiB) to the server over loopback, until the server ingested END (${ms} ms; the sender took ${Math.round(child.sendMs)} ms); ${info.dropped} dropped; 2 cores shared by sender and server`,
+    };
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Resident memory per 10^6 events (child process). */
+async function benchMemory(events: number): Promise<BenchResult> {
+  const r = await runJson<{ rssDeltaMb: number; timelineMb: number; records: number; detailMb: number }>(['--expose-gc', '--import', 'tsx', here, '--child', 'memory', String(events)], {}, 600_000);
+  const per = r.rssDeltaMb / (r.records / 1e6);
+  return {
+    name: 'server.mb_per_million_events',
+    value: round(per, 3),
+    unit: 'MB',
+    better: 'lower',
+    detail: `RSS growth of a server process after ingesting ${r.records.toLocaleString('en-US')} events into one session (${round(r.rssDeltaMb, 1)} MB; timeline in memory ${round(r.timelineMb, 1)} MB, on disk ${round(r.detailMb, 0)} MB); bounded: the rows and histograms live in the detail file`,
+  };
+}
+
+/** Window queries on a big session. */
+function benchWindows(events: number, quick: boolean): BenchResult {
+  const dir = tempDir();
+  try {
+    const s = newSession(dir, 'big');
+    const t0 = performance.now();
+    const { records } = writeSyntheticRecording((b) => void s.feed(b), { events, workers: 4 });
+    s.finish();
+    const ingestS = (performance.now() - t0) / 1000;
+    const tl = s.timeline;
+    const { startNs, endNs } = tl.bounds();
+    const span0 = endNs - startNs;
+    // a deterministic mix of zoom levels and positions
+    let seed = 12345;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    const times: number[] = [];
+    let marks = 0;
+    const n = quick ? 150 : 300;
+    for (let i = 0; i < n; i++) {
+      const level = i % 24; // whole session … 2^-23 of it
+      const span = Math.max(10_000, span0 / 2 ** level);
+      const s0 = startNs + rnd() * Math.max(0, span0 - span);
+      const q0 = performance.now();
+      const r = tl.query({ startNs: s0, endNs: s0 + span, pixels: 2000 });
+      // the server sends it as JSON: part of the answer's cost
+      JSON.stringify(r);
+      times.push(performance.now() - q0);
+      if (r.attempts) marks++;
+    }
+    times.sort((a, b) => a - b);
+    const p95 = times[Math.floor(times.length * 0.95)];
+    const memMb = tl.memoryBytes / 2 ** 20;
+    const detailGb = tl.detailBytes / 2 ** 30;
+    s.close();
+    return {
+      name: 'server.window_query_p95_ms',
+      value: round(p95, 1),
+      unit: 'ms',
+      better: 'lower',
+      detail: `${quick ? 'QUICK MODE: ' : ''}${records.toLocaleString('en-US')}-event session (ingested in ${ingestS.toFixed(0)} s), ${n} window queries of 2000 pixels (whole session down to 10 µs, ${marks} with individual marks), JSON encoding included; median ${round(median(times), 1)} ms, max ${round(times[times.length - 1], 1)} ms; timeline memory ${round(memMb, 1)} MiB, detail file ${round(detailGb, 2)} GiB`,
+    };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs the server benchmarks. */
+export async function benchServer(opts: { quick: boolean }): Promise<BenchResult[]> {
+  const q = opts.quick;
+  const out: BenchResult[] = [];
+  out.push(benchIngest(q ? 2_000_000 : 10_000_000, q ? 2 : 3));
+  out.push(await benchE2e(q ? 3_000_000 : 20_000_000));
+  out.push(await benchMemory(q ? 3_000_000 : 20_000_000));
+  out.push(benchWindows(q ? 10_000_000 : 100_000_000, q));
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Child modes
+
+async function childMemory(events: number): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const dir = tempDir();
+  try {
+    // warm the code paths on a small session first, so JIT code is not counted
+    const warm = newSession(dir, 'warm');
+    writeSyntheticRecording((b) => void warm.feed(b), { events: 200_000, workers: 4 });
+    warm.finish();
+    warm.close();
+    gc?.();
+    await new Promise((r) => setTimeout(r, 100));
+    const rss0 = process.memoryUsage().rss;
+    const s = newSession(dir, 'mem');
+    const { records } = writeSyntheticRecording((b) => void s.feed(b), { events, workers: 4 });
+    s.finish();
+    await new Promise((r) => setTimeout(r, 200));
+    gc?.();
+    const rss1 = process.memoryUsage().rss;
+    const out = { rssDeltaMb: (rss1 - rss0) / 2 ** 20, timelineMb: s.timeline.memoryBytes / 2 ** 20, detailMb: s.timeline.detailBytes / 2 ** 20, records };
+    s.close();
+    process.stdout.write(JSON.stringify(out) + '\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function childAgent(url: string, token: string, events: number): Promise<void> {
+  const { Batch, RecordingStream } = await import('../instrumentation/agent/streams.ts');
+  const { WebSocketSink } = await import('../instrumentation/agent/sinks.ts');
+  const { WebSocket } = await import('ws');
+  // pre-drained batches, as the agent's Drain hands them over (16384 records each)
+  const { pieces } = syntheticPieces(events);
+  const batches: Uint32Array[] = [];
+  let pending: number[] = [];
+  const BATCH = 16384;
+  const dec = new RecordingDecoder({
+    records: (w, f, n) => {
+      for (let i = f; i < f + n; i++) {
+        for (let k = 0; k < 8; k++) pending.push(w[i * 8 + k]);
+        if (pending.length >= BATCH * 8) {
+          batches.push(Uint32Array.from(pending));
+          pending = [];
+        }
+      }
+    },
+  });
+  dec.feed(concatBytes(pieces));
+  dec.finish();
+  if (pending.length) batches.push(Uint32Array.from(pending));
+  pieces.length = 0;
+  let gone: string | undefined;
+  const sink = new WebSocketSink((why) => (gone = why ?? 'closed'));
+  const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, perMessageDeflate: false, generateMask: (m: Uint8Array) => m.fill(0) });
+  sink.connect(ws as never);
+  await new Promise((r, j) => {
+    ws.once('open', r);
+    ws.once('error', j);
+  });
+  const stream = new RecordingStream(sink, 'run', { writer: 'stmscope bench', maxBacklog: Number.MAX_SAFE_INTEGER });
+  stream.start({ argv: ['node', 'bench-agent'], pid: process.pid, mode: 'run' }, []);
+  const startUnixMs = Date.now();
+  const t0 = performance.now();
+  let records = 0;
+  for (const b of batches) {
+    // the real agent drops above its backlog limit; here we wait, to measure the pipe's capacity
+    while (sink.backlog() > 8 << 20) await new Promise((r) => setImmediate(r));
+    if (gone) throw new Error(`the server closed the stream: ${gone}`);
+    stream.push(new Batch(b, b.length / 8));
+    records += b.length / 8;
+  }
+  stream.finish({ durationNs: 1, reason: 'exit' });
+  await sink.drained();
+  const sendMs = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 50));
+  process.stdout.write(JSON.stringify({ sendMs, records, startUnixMs }) + '\n');
+  process.exit(0);
+}
+
+if (process.argv[2] === '--child') {
+  const [, , , mode, ...rest] = process.argv;
+  const run = mode === 'memory' ? childMemory(Number(rest[0])) : mode === 'agent' ? childAgent(rest[0], rest[1], Number(rest[2])) : Promise.reject(new Error(`unknown child mode ${mode}`));
+  run.catch((e: Error) => {
+    process.stderr.write(`${e.stack ?? e.message}\n`);
+    process.exit(1);
+  });
+} else if (process.argv[1] === here) {
+  // standalone: node --import tsx bench/server.ts [--quick]
+  const results = await benchServer({ quick: process.argv.includes('--quick') });
+  for (const r of results) process.stdout.write(`${r.name.padEnd(32)} ${String(r.value).padStart(12)} ${r.unit}\n    ${r.detail}\n`);
+}
