@@ -28,7 +28,7 @@ export async function openTab(page: Page, view: string): Promise<void> {
 export async function checkTopConflict(page: Page, prefix: string): Promise<void> {
   await openTab(page, 'overview');
   await page.waitForSelector('[data-testid=top-conflict]');
-  const first = await page.textContent('[data-testid=top-conflict]');
+  const first = await page.locator('[data-testid=top-conflict]').first().textContent();
   expect(first).toContain('queue.head');
   expect(first).toContain(VICTIM);
   expect(first).toContain(CULPRIT);
@@ -37,7 +37,7 @@ export async function checkTopConflict(page: Page, prefix: string): Promise<void
 
   await openTab(page, 'conflicts');
   await page.waitForSelector('[data-testid=group-detail]');
-  await page.click('[data-testid=group-row] >> nth=0');
+  await page.locator('[data-testid=group-row]').first().click();
   expect(await page.textContent('[data-testid=victim-location]')).toBe(VICTIM);
   expect(await page.textContent('[data-testid=culprit-location]')).toBe(CULPRIT);
   // Side by side: the victim's highlighted line is the read, the culprit's the write.
@@ -186,7 +186,7 @@ export async function checkExport(page: Page): Promise<void> {
 export async function checkHotAndSource(page: Page, prefix: string): Promise<void> {
   await openTab(page, 'hot');
   await page.waitForSelector('[data-testid=hot-row]');
-  expect(await page.textContent('[data-testid=hot-row] >> nth=0')).toContain('queue.head');
+  expect(await page.locator('[data-testid=hot-row]').first().textContent()).toContain('queue.head');
   await shot(page, `${prefix}-hot-objects`);
   await openTab(page, 'source');
   await page.waitForSelector('[data-testid=source-listing]');

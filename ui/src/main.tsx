@@ -19,6 +19,19 @@ const theme = (localStorage.getItem('stmscope.theme') as ThemeChoice | null) ?? 
 applyTheme(theme === 'light' || theme === 'dark' ? theme : 'system');
 
 const url = decodeUrlState(location.search);
+// `stmscope view FILE` prints `…/#token=…&session=…`: the session named in the
+// fragment opens unless the query string already names one (a reload keeps
+// what the user navigated to). The fragment is then reduced to the token.
+const hash = new URLSearchParams(location.hash.slice(1));
+const hashSession = hash.get('session');
+if (hashSession && hashSession.length <= 200) {
+  if (!url.session) {
+    url.session = hashSession;
+    if (url.view === 'overview' || !location.search) url.view = 'overview';
+  }
+  hash.delete('session');
+  history.replaceState(null, '', `${location.pathname}${location.search}${hash.size ? `#${hash}` : ''}`);
+}
 useView.setState({
   theme: theme === 'light' || theme === 'dark' ? theme : 'system',
   view: url.session ? url.view : 'sessions',

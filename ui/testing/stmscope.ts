@@ -52,7 +52,7 @@ export function startServer(args: string[], env: Record<string, string> = {}, ti
     }, timeoutMs);
     const onData = (b: Buffer) => {
       out += b.toString();
-      const m = /(http:\/\/(?:127\.0\.0\.1|localhost|\[::1\]):\d+\/[^\s#]*)#token=([0-9A-Za-z_-]+)/.exec(out);
+      const m = /(http:\/\/(?:127\.0\.0\.1|localhost|\[::1\]):\d+\/[^\s#]*)#(token=([0-9A-Za-z_-]+)[^\s]*)/.exec(out);
       if (m) {
         clearTimeout(timer);
         proc.stdout!.off('data', onData);
@@ -60,9 +60,9 @@ export function startServer(args: string[], env: Record<string, string> = {}, ti
         proc.stdout!.on('data', (x: Buffer) => (out += x.toString()));
         proc.stderr!.on('data', (x: Buffer) => (out += x.toString()));
         resolve({
-          url: `${m[1]}#token=${m[2]}`,
+          url: `${m[1]}#${m[2]}`,
           base: m[1],
-          token: m[2],
+          token: m[3],
           proc,
           output: () => out,
           stop: () => stopProcess(proc),

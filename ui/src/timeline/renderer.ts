@@ -262,7 +262,8 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, d: DrawInput): DrawS
       if ((a.culpritNs < 0 ? a.victimNs : Math.min(a.victimNs, a.culpritNs)) > view.endNs) continue;
       if (laneIdx.has(a.victimWorker) && d.arrowFilter(a)) visible++;
     }
-    const drawAll = visible <= MAX_ARROWS;
+    // Arrows stay readable up to about one per 8 px of plot; beyond, only the selected one is drawn.
+    const drawAll = visible <= Math.min(MAX_ARROWS, Math.max(40, plotW / 8));
     ctx.lineWidth = 1.25;
     ctx.strokeStyle = p.arrow;
     ctx.fillStyle = p.arrow;

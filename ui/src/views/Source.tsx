@@ -15,7 +15,8 @@ import { useView } from '../state/view.ts';
 import { EmptyState } from '../components/States.tsx';
 import { fetchSnippet } from '../components/Snippet.tsx';
 
-const WHOLE_FILE_CONTEXT = 5000;
+/** Lines each side of the target line (the server's limit is 500). */
+const WHOLE_FILE_CONTEXT = 500;
 
 export function SourceView() {
   const hub = useHub();
@@ -31,16 +32,17 @@ export function SourceView() {
   const file = fileParam ?? files[0]?.file;
   const heat = useMemo(() => (file ? fileHeat(file, groups) : undefined), [file, groups]);
   const [text, setText] = useState<{ file: string; snippet: SourceSnippet | null; loading: boolean }>({ file: '', snippet: null, loading: false });
+  // Around the asked line, else the hottest line of the file.
+  const around = useMemo(() => lineParam ?? (heat ? [...heat.lines.values()].sort((a, b) => b.selfNs - a.selfNs || b.totalNs - a.totalNs)[0]?.line : undefined) ?? 1, [lineParam, heat]);
   useEffect(() => {
     if (!file || !backend) return;
     let alive = true;
     setText({ file, snippet: null, loading: true });
-    const around = lineParam ?? 1;
     fetchSnippet(backend, file, around, WHOLE_FILE_CONTEXT).then((s) => alive && setText({ file, snippet: s && s.origin === 'file' ? s : null, loading: false }));
     return () => {
       alive = false;
     };
-  }, [file, backend, lineParam]);
+  }, [file, backend, around]);
   if (!snapshot) return null;
   if (!file)
     return (
