@@ -315,8 +315,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     const { RecordingInput } = await import('../../model/input.ts');
     const s = store.createLive('import', title.slice(0, 200) || 'import');
     let error: string | undefined;
+    s.onProblem = (e) => (error ??= e);
     const input = new RecordingInput((bytes) => {
-      if (!error) error = s.feed(bytes);
+      if (!error) error = s.receive(bytes);
     });
     let n = 0;
     try {
@@ -324,19 +325,22 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         n += c.length;
         if (n > max) throw new HttpError(413, `the upload is over the ${max}-byte limit`);
         input.feed(c);
-        if (error && s.timeline.rowCounts.attempts === 0 && s.info.totals.events === 0) break;
+        if (error) break;
       }
-      input.finish();
+      if (!error) input.finish();
     } catch (e) {
       error ??= (e as Error).message;
       if (e instanceof HttpError) {
         store.finishLive(s, e.message);
+        await s.whenFinished();
         store.remove(s.id);
         throw e;
       }
     }
     store.finishLive(s);
-    if (error && (s.status?.chunks ?? 0) === 0) {
+    await s.whenFinished();
+    error ??= s.stopped;
+    if (error && s.chunks === 0) {
       store.remove(s.id);
       throw new HttpError(400, `cannot import: ${error}`);
     }
@@ -365,15 +369,15 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     const entry = readEntries(discovery).find((e) => e.pid === pid);
     if (!entry) throw new HttpError(404, `no attachable program with pid ${pid} (GET /api/programs lists them)`);
     const s = store.createLive('attach', titleOf(entry.argv, `pid ${pid}`), { argv: entry.argv, cwd: entry.cwd, pid });
-    let stream: AgentStream;
+    let stream: AgentStream | undefined;
+    s.onProblem = (err) => {
+      log(`session ${s.id}: ${err}; detaching`);
+      stream?.close();
+    };
     try {
       stream = await attachAgent(entry.endpoint, 'stmscope-server', {
         data: (b) => {
-          const err = s.feed(b);
-          if (err) {
-            log(`session ${s.id}: ${err}; detaching`);
-            stream?.close();
-          }
+          if (s.receive(b)) stream?.close();
         },
         end: (e) => {
           attached.delete(s.id);
@@ -382,7 +386,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         },
       });
     } catch (e) {
-      store.finishLive(s, (e as Error).message);
+      s.finish((e as Error).message);
       store.remove(s.id);
       throw new HttpError(502, (e as Error).message);
     }
@@ -471,23 +475,22 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   });
 
   function acceptIngest(ws: WebSocket): void {
-    const s: Session = store.createLive('run', 'program');
+    const s: Session = store.createLive('run', 'program', null, { dropIfUnreadable: true });
     log(`program streaming (session ${s.id})`);
     let failed: string | undefined;
+    const fail = (code: number, why: string) => {
+      if (failed) return;
+      failed = why;
+      log(`session ${s.id}: ${why}`);
+      ws.close(code, why.slice(0, 120));
+    };
+    s.onProblem = (err) => fail(1007, `malformed recording: ${err}`);
     ws.on('message', (data, isBinary) => {
       if (failed) return;
-      if (!isBinary) {
-        failed = 'text messages are not accepted on /ingest: send the recording as binary frames';
-        ws.close(1003, failed.slice(0, 120));
-        return;
-      }
+      if (!isBinary) return fail(1003, 'text messages are not accepted on /ingest: send the recording as binary frames');
       const buf = data as Buffer;
-      const err = s.feed(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
-      if (err) {
-        failed = err;
-        log(`session ${s.id}: ${err}`);
-        ws.close(1007, `malformed recording: ${err}`.slice(0, 120));
-      }
+      const err = s.receive(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+      if (err) fail(1007, `malformed recording: ${err}`);
     });
     ws.on('error', (e) => {
       failed ??= e.message;
@@ -495,9 +498,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     ws.on('close', (code) => {
       const why = failed ?? (code === 1000 || code === 1005 ? undefined : `the program stopped streaming (WebSocket ${code})`);
       store.finishLive(s, why);
-      // nothing readable arrived (not a recording at all): keep no empty session
-      if (s.chunks === 0) store.remove(s.id);
-      void refreshPrograms();
+      void s.whenFinished().then(() => refreshPrograms());
     });
     void refreshPrograms();
   }

@@ -29,12 +29,12 @@ export class FileAppender {
 
   /**
    * @param flags 'w' (create/truncate, write only) or 'w+' (also read back)
-   * @param maxPendingBytes bytes waiting for the background writer before appends turn synchronous (default 64 MiB)
+   * @param maxPendingBytes bytes waiting for the background writer before appends turn synchronous (default 16 MiB)
    */
   constructor(
     readonly path: string,
     flags: 'w' | 'w+' = 'w',
-    private readonly maxPendingBytes = 64 << 20,
+    private readonly maxPendingBytes = 16 << 20,
   ) {
     this.fd = openSync(path, flags, 0o600);
   }

@@ -55,9 +55,9 @@ export interface DiskTimelineOptions {
   /** Histogram buckets per tree node. Default 2048. */
   bins?: number;
   fanout?: number;
-  /** Memory for segments read back. Default 32 MiB. */
+  /** Memory for segments read back. Default 24 MiB. */
   segmentCacheBytes?: number;
-  /** Memory for histograms. Default 32 MiB. */
+  /** Memory for histograms. Default 16 MiB. */
   histCacheBytes?: number;
 }
 
@@ -181,7 +181,7 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
     opts: DiskTimelineOptions = {},
   ) {
     const file = new DetailFile(path);
-    const histograms = new DiskHistograms(file, opts.histCacheBytes ?? 32 << 20);
+    const histograms = new DiskHistograms(file, opts.histCacheBytes ?? 16 << 20);
     const provider: SegmentProvider = {
       defs,
       segment: (i) => this.segment(i).rows,
@@ -191,7 +191,7 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
     super(provider, { bins: opts.bins ?? 2048, fanout: opts.fanout ?? 8, histograms });
     this.file = file;
     this.K = opts.segmentRows ?? 32768;
-    this.segCache = new Lru(opts.segmentCacheBytes ?? 32 << 20);
+    this.segCache = new Lru(opts.segmentCacheBytes ?? 24 << 20);
     this.tables = {
       attempts: new ColumnTable(SCHEMAS.attempts as Schema, this.K),
       aborts: new ColumnTable(SCHEMAS.aborts as Schema, this.K),

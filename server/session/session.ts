@@ -15,6 +15,13 @@
  */
 import { closeSync, openSync, readSync, statSync, rmSync } from 'node:fs';
 import { FileAppender } from './appender.ts';
+
+/** Most time ingest takes per event-loop turn. */
+const SLICE_MS = 20;
+/** Received bytes kept in memory for ingest (beyond: read back from the recording). */
+const QUEUE_BYTES = 64 << 20;
+/** Bytes read back per step when ingest runs behind the memory queue. */
+const READ_BACK_BYTES = 4 << 20;
 import { basename } from 'node:path';
 import { Aggregator, type AggregateSnapshot, type SnapshotOptions } from '../../model/aggregate.ts';
 import { EventAssembler, TeeSink } from '../../model/assemble.ts';
@@ -100,14 +107,19 @@ export class Session {
   }
 
   /**
-   * Appends received bytes to the recording and ingests them. The bytes are
-   * written in the background: do not reuse them.
-   * @returns an error message when the stream is not (or no longer) a readable recording: close its source
+   * Appends bytes to the recording and ingests them now (synchronously). The
+   * bytes are written in the background: do not reuse them.
+   * @returns an error message when the stream is not (or no longer) a readable recording
    */
   feed(bytes: Uint8Array): string | undefined {
     if (this.closed) return 'the session is closed';
     if (this.stopped) return this.stopped;
     this.rec?.append(bytes);
+    this.ingestOffset += bytes.length;
+    return this.decode(bytes);
+  }
+
+  private decode(bytes: Uint8Array): string | undefined {
     try {
       this.decoder.feed(bytes);
     } catch (e) {
@@ -120,6 +132,112 @@ export class Session {
       return this.stopped;
     }
     return undefined;
+  }
+
+  // -- live input: persist at wire speed, ingest behind it ---------------------
+  //
+  // A live source's bytes go to the recording at once; ingest follows in
+  // slices of at most SLICE_MS per event-loop turn, so receiving (and the
+  // dashboards' queries) never wait for it. Received bytes are kept in memory
+  // for ingest up to QUEUE_BYTES; beyond that ingest reads them back from the
+  // recording. When the source ends, the session finishes once ingest caught up.
+
+  /** Called once when the stream turns out unreadable (garbage, corrupt chunk): close its source. */
+  onProblem: (message: string) => void = () => {};
+  /** Called once when a live session finished (input ended and everything was ingested). */
+  onFinished: () => void = () => {};
+  private queue: Array<{ offset: number; bytes: Uint8Array }> = [];
+  private queuedBytes = 0;
+  private ingestOffset = 0;
+  private pumping = false;
+  private inputEnd: { reason?: string } | undefined;
+  private finishedP: Promise<void> | undefined;
+  private resolveFinished: (() => void) | undefined;
+
+  /** When the live source ended (Unix ms). */
+  inputEndedAt: number | undefined;
+
+  /** Bytes received but not ingested yet. */
+  get lagBytes(): number {
+    return this.rec ? this.rec.size - this.ingestOffset : 0;
+  }
+
+  /**
+   * Takes bytes from a live source (written to the recording now, ingested
+   * soon). Do not reuse them.
+   * @returns the reason to close the source when the stream already proved unreadable
+   */
+  receive(bytes: Uint8Array): string | undefined {
+    if (this.closed) return 'the session is closed';
+    if (this.stopped) return this.stopped;
+    if (!this.rec || this.inputEnd) return 'the session does not take input';
+    const offset = this.rec.append(bytes);
+    if (this.queuedBytes + bytes.length <= QUEUE_BYTES) {
+      this.queue.push({ offset, bytes });
+      this.queuedBytes += bytes.length;
+    }
+    this.schedule();
+    return undefined;
+  }
+
+  /** The live source ended; the session finishes once ingest caught up. */
+  endInput(reason?: string): void {
+    if (this.inputEnd) return;
+    this.inputEnd = { reason };
+    this.inputEndedAt = Date.now();
+    this.schedule();
+  }
+
+  /** Resolves when the live session finished. */
+  whenFinished(): Promise<void> {
+    if (this.status || !this.info.live) return Promise.resolve();
+    this.finishedP ??= new Promise((r) => (this.resolveFinished = r));
+    return this.finishedP;
+  }
+
+  private schedule(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    setImmediate(() => this.pump());
+  }
+
+  private pump(): void {
+    this.pumping = false;
+    if (this.closed || this.status) return;
+    const t0 = performance.now();
+    const rec = this.rec;
+    while (rec && !this.stopped && this.ingestOffset < rec.size && performance.now() - t0 < SLICE_MS) {
+      let bytes: Uint8Array;
+      while (this.queue.length && this.queue[0].offset + this.queue[0].bytes.length <= this.ingestOffset) {
+        this.queuedBytes -= this.queue.shift()!.bytes.length;
+      }
+      const q = this.queue[0];
+      if (q && q.offset === this.ingestOffset) {
+        this.queue.shift();
+        this.queuedBytes -= q.bytes.length;
+        bytes = q.bytes;
+      } else {
+        // not kept in memory: read it back from the recording
+        const until = q ? q.offset : rec.size;
+        const n = Math.min(READ_BACK_BYTES, until - this.ingestOffset);
+        bytes = new Uint8Array(n);
+        rec.read(bytes, this.ingestOffset);
+      }
+      this.ingestOffset += bytes.length;
+      const err = this.decode(bytes);
+      if (err) {
+        this.queue = [];
+        this.queuedBytes = 0;
+        this.onProblem(err);
+      }
+    }
+    const caughtUp = !rec || this.stopped !== undefined || this.ingestOffset >= rec.size;
+    if (!caughtUp) return this.schedule();
+    if (this.inputEnd) {
+      this.finish(this.inputEnd.reason);
+      this.resolveFinished?.();
+      this.onFinished();
+    }
   }
 
   /** Reads a whole recording file (a stored session, an import), yielding to the event loop between slices. */
@@ -155,7 +273,9 @@ export class Session {
     if (this.rec !== null) {
       // keep the recording up to its last good chunk
       const written = this.rec.size;
-      const good = this.status?.problem ? this.status.problem.offset : this.stopped ? this.decoder.bytesFed - (this.decoder.problem?.unreadBytes ?? 0) : written;
+      // bytes never fed to the decoder (ingest stopped early) are not part of the session either
+      const fed = this.decoder.bytesFed - (this.decoder.problem?.unreadBytes ?? 0);
+      const good = this.status?.problem ? this.status.problem.offset : this.stopped ? fed : written;
       this.rec.close(good < written ? good : -1);
       this.recSize = Math.min(good, written);
       this.rec = null;

@@ -124,8 +124,12 @@ export class SessionStore {
     return r.recordingPath ?? join(this.dataDir, `${r.id}.stm`);
   }
 
-  /** Starts a session that receives a stream (attach, run, import). */
-  createLive(source: SessionSource, title: string, program: SessionInfo['program'] = null): Session {
+  /**
+   * Starts a session that receives a stream (attach, run, import): feed it
+   * with `receive`, end it with {@link finishLive}.
+   * @param opts.dropIfUnreadable forget the session when not one chunk of it could be read (garbage input)
+   */
+  createLive(source: SessionSource, title: string, program: SessionInfo['program'] = null, opts: { dropIfUnreadable?: boolean } = {}): Session {
     const id = this.newId();
     const r = newInfo(id, source, title, program);
     r.live = true;
@@ -133,6 +137,15 @@ export class SessionStore {
     r.startTime = new Date().toISOString();
     const s = new Session(r, { recording: this.recordingPath(r), record: join(this.dataDir, `${id}.json`), detail: join(this.cacheDir, `${id}.tl`) }, { timeline: this.opts.timeline });
     s.openForWriting();
+    s.onFinished = () => {
+      if (opts.dropIfUnreadable && s.chunks === 0 && s.stopped && this.records.has(id)) {
+        this.remove(id);
+        return;
+      }
+      this.persistRecord(s.info);
+      this.evict();
+      this.onChange();
+    };
     this.records.set(id, r);
     this.loaded.set(id, s);
     this.persistRecord(r);
@@ -221,13 +234,10 @@ export class SessionStore {
     }
   }
 
-  /** Ends a live session (its source ended) and stores its final info. */
+  /** The live session's source ended: it finishes (and is stored) once ingest caught up. */
   finishLive(s: Session, reason?: string): void {
     if (!s.info.live) return;
-    s.finish(reason);
-    this.persistRecord(s.info);
-    this.evict();
-    this.onChange();
+    s.endInput(reason);
   }
 
   /** Writes the sidecar of a session (atomically). */
@@ -247,7 +257,8 @@ export class SessionStore {
   remove(id: string): void {
     const r = this.records.get(id);
     if (!r) throw new NotFoundError(`no session ${JSON.stringify(id)}`);
-    if (r.live) throw new Error(`session ${id} is live: detach it first`);
+    const s0 = this.loaded.get(id);
+    if (r.live && !(s0 && s0.status)) throw new Error(`session ${id} is live: detach it first`);
     this.records.delete(id);
     const s = this.loaded.get(id);
     this.loaded.delete(id);
