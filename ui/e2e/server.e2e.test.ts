@@ -13,7 +13,7 @@
  * programs or sessions.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -77,7 +77,6 @@ describe('stmscope view FILE', () => {
     await checkExport(page);
     await page.click('[data-testid=export]');
     const [dl] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-chrome]')]);
-    const { readFileSync } = await import('node:fs');
     const trace = JSON.parse(readFileSync((await dl.path())!, 'utf8'));
     const events = Array.isArray(trace) ? trace : trace.traceEvents;
     expect(events.some((e: { ph: string }) => e.ph === 'X')).toBe(true);
@@ -182,5 +181,31 @@ describe('stmscope serve: attach to a running program', () => {
     const row = page.locator(`[data-testid=program-row][data-pid="${program.proc.pid}"]`);
     await row.locator('[data-testid=detach]').click();
     await row.locator('[data-testid=attach]').waitFor({ timeout: 30_000 });
+  });
+
+  it('compares two runs: the fixed counter makes the hot group vanish', async () => {
+    for (const name of ['counter-hotspot', 'counter-fixed']) {
+      const rec = join(dir, `${name}.stmrec`);
+      recordProgram(name, rec);
+      const res = await fetch(`${server.base}api/import?title=${name}`, { method: 'POST', headers: { Authorization: `Bearer ${server.token}` }, body: readFileSync(rec) });
+      expect(res.status).toBe(200);
+    }
+    await openTab(page, 'compare');
+    await page.waitForFunction(() => {
+      const t = [...document.querySelectorAll('[data-testid=compare-before] option')].map((o) => o.textContent ?? '');
+      return t.some((x) => x.startsWith('counter-hotspot ')) && t.some((x) => x.startsWith('counter-fixed '));
+    });
+    const ids = await page.evaluate(() => [...document.querySelectorAll<HTMLOptionElement>('[data-testid=compare-before] option')].map((o) => [o.value, o.textContent ?? '']));
+    const id = (title: string) => ids.find(([, t]) => t.startsWith(`${title} `))![0];
+    await page.selectOption('[data-testid=compare-before]', id('counter-hotspot'));
+    await page.selectOption('[data-testid=compare-after]', id('counter-fixed'));
+    // The hot group (most time lost, listed first) vanished; small inevitable groups may come and go with timing.
+    const top = page.locator('[data-testid=diff-group]').first();
+    await top.waitFor();
+    expect(await top.getAttribute('data-status')).toBe('vanished');
+    expect(await top.textContent()).toContain('stats.hits');
+    expect(await top.textContent()).toContain('fixtures/counter-hotspot/tasks.ts:15');
+    await page.waitForSelector('[data-testid=compare-timeline-after] canvas');
+    await shot(page, 'compare');
   });
 });

@@ -20,6 +20,7 @@ import { TimelineView } from './views/Timeline.tsx';
 import { ConflictsView } from './views/Conflicts.tsx';
 import { HotObjectsView } from './views/HotObjects.tsx';
 import { SourceView } from './views/Source.tsx';
+import { CompareView } from './views/Compare.tsx';
 import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { Atom } from './model/atom.ts';
 
@@ -30,6 +31,7 @@ const TABS: Array<{ view: ViewName; label: string; needsSession: boolean }> = [
   { view: 'conflicts', label: 'Conflicts', needsSession: true },
   { view: 'hot', label: 'Hot objects', needsSession: true },
   { view: 'source', label: 'Source', needsSession: true },
+  { view: 'compare', label: 'Compare', needsSession: false },
 ];
 
 export function App() {
@@ -49,9 +51,10 @@ export function App() {
     localStorage.setItem('stmscope.theme', theme);
   }, [theme]);
 
-  const needsData = view !== 'sessions';
+  const needsData = view !== 'sessions' && view !== 'compare';
   let body: React.ReactNode;
-  if (!needsData) body = <SessionsView />;
+  if (view === 'compare') body = <CompareView />;
+  else if (!needsData) body = <SessionsView />;
   else if (!session) body = <SessionsView />;
   else if (!current || current.id !== session || current.status === 'loading' || (current.status === 'ready' && !hasData))
     body = <LoadingState current={current && current.id === session ? current : null} />;
@@ -79,7 +82,7 @@ export function App() {
   return (
     <div className="st-app" data-view={view}>
       <Header />
-      {current && current.status === 'ready' && view !== 'sessions' ? <FilterBar /> : null}
+      {current && current.status === 'ready' && view !== 'sessions' && view !== 'compare' ? <FilterBar /> : null}
       <Banners />
       <main className="st-main" id="st-main">
         <ErrorBoundary key={`${view}:${session ?? ''}`}>{body}</ErrorBoundary>
@@ -204,9 +207,11 @@ function useUrlSync() {
         conflict: s.conflict,
         file: s.view === 'source' ? s.file : undefined,
         line: s.view === 'source' ? s.line : undefined,
+        before: s.view === 'compare' ? s.before : undefined,
+        after: s.view === 'compare' ? s.after : undefined,
       });
       if (search === location.search) return;
-      const place = `${s.view}|${s.session ?? ''}|${s.group ?? ''}|${s.file ?? ''}`;
+      const place = `${s.view}|${s.session ?? ''}|${s.group ?? ''}|${s.file ?? ''}|${s.before ?? ''}|${s.after ?? ''}`;
       const url = `${location.pathname}${search}${location.hash}`;
       if (place !== lastPlace && lastPlace !== '') history.pushState(null, '', url);
       else history.replaceState(null, '', url);
@@ -220,7 +225,7 @@ function useUrlSync() {
     const onPop = () => {
       const u = decodeUrlState(location.search);
       useView.setState({
-        view: u.session ? u.view : 'sessions',
+        view: u.session || u.view === 'compare' ? u.view : 'sessions',
         session: u.session,
         filters: u.filters,
         viewport: u.viewport,
@@ -229,6 +234,8 @@ function useUrlSync() {
         conflictArrow: undefined,
         file: u.file,
         line: u.line,
+        before: u.before,
+        after: u.after,
       });
     };
     window.addEventListener('popstate', onPop);

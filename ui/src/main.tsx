@@ -34,7 +34,7 @@ if (hashSession && hashSession.length <= 200) {
 }
 useView.setState({
   theme: theme === 'light' || theme === 'dark' ? theme : 'system',
-  view: url.session ? url.view : 'sessions',
+  view: url.session || url.view === 'compare' ? url.view : 'sessions',
   session: url.session,
   filters: url.filters,
   viewport: url.viewport,
@@ -42,6 +42,8 @@ useView.setState({
   conflict: url.conflict,
   file: url.file,
   line: url.line,
+  before: url.before,
+  after: url.after,
 });
 
 createRoot(document.getElementById('root')!).render(

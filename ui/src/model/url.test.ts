@@ -12,6 +12,8 @@ describe('URL state', () => {
       conflict: 42,
       file: 'src/bank.ts',
       line: 14,
+      before: 'run-1',
+      after: 'run-2',
     };
     const q = encodeUrlState(s);
     expect(q).toMatch(/^\?v=1&/);

@@ -17,7 +17,7 @@ import type { TimeRange } from './viewport.ts';
 
 export const URL_VERSION = 1;
 
-export const VIEWS = ['sessions', 'overview', 'timeline', 'conflicts', 'hot', 'source'] as const;
+export const VIEWS = ['sessions', 'overview', 'timeline', 'conflicts', 'hot', 'source', 'compare'] as const;
 export type ViewName = (typeof VIEWS)[number];
 
 export interface UrlState {
@@ -32,6 +32,9 @@ export interface UrlState {
   conflict?: number;
   file?: string;
   line?: number;
+  /** compared sessions (server ids) */
+  before?: string;
+  after?: string;
 }
 
 const int = (s: string | null): number | undefined => {
@@ -100,6 +103,10 @@ export function decodeUrlState(search: string): UrlState {
   if (c !== undefined && c !== -1) st.conflict = c;
   const file = p.get('file');
   if (file && file.length <= 1000) st.file = file;
+  for (const k of ['before', 'after'] as const) {
+    const v = p.get(k);
+    if (v && v.length <= 200) st[k] = v;
+  }
   const line = int(p.get('line'));
   if (line !== undefined && line > 0) st.line = line;
   return st;
@@ -121,6 +128,8 @@ export function encodeUrlState(s: UrlState): string {
   if (s.conflict !== undefined) p.set('c', String(s.conflict));
   if (s.file) p.set('file', s.file);
   if (s.line !== undefined) p.set('line', String(s.line));
+  if (s.before) p.set('before', s.before);
+  if (s.after) p.set('after', s.after);
   return `?${p.toString()}`;
 }
 

@@ -43,6 +43,9 @@ export interface ViewState {
   selection?: TimeRange;
   file?: string;
   line?: number;
+  /** compared sessions (server ids) */
+  before?: string;
+  after?: string;
   paused: boolean;
   /** live sessions: keep the latest time in view */
   follow: boolean;
@@ -63,6 +66,7 @@ export interface ViewActions {
   setViewport(v: TimeRange | undefined): void;
   setSelection(r: TimeRange | undefined): void;
   openSource(file: string, line?: number): void;
+  setCompare(before: string | undefined, after: string | undefined): void;
   setPaused(p: boolean): void;
   setFollow(f: boolean): void;
   setTheme(t: ThemeChoice): void;
@@ -114,6 +118,7 @@ export const useView = create<ViewState & ViewActions>()((set, get) => ({
   setViewport: (viewport) => set({ viewport }),
   setSelection: (selection) => set({ selection }),
   openSource: (file, line) => set({ view: 'source', file, line }),
+  setCompare: (before, after) => set({ before, after }),
   setPaused: (paused) => set({ paused }),
   setFollow: (follow) => set({ follow }),
   setTheme: (theme) => set({ theme }),

@@ -31,6 +31,8 @@ export interface DrawInput {
   /** data end (live sessions grow) */
   bounds: TimeRange;
   message?: string;
+  /** no "zoom in" note when marks were left out on purpose (overview strips) */
+  summaryOnly?: boolean;
 }
 
 /** Draw statistics (tests and the bench read them from the canvas element). */
@@ -274,7 +276,7 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, d: DrawInput): DrawS
       if (drawArrow(ctx, a, laneIdx, X, view, false)) stats.arrows++;
     }
     // Beyond MAX_ARROWS, arrows are unreadable: the lanes' red abort ticks stand for them.
-    if (r.truncated) {
+    if (r.truncated && !d.summaryOnly) {
       ctx.fillStyle = p.muted;
       ctx.fillText('some marks omitted: zoom in for every transaction', GUTTER + 6, laneTop(layout.lanes.length) + 2);
     }
