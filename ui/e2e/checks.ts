@@ -118,6 +118,32 @@ export async function checkTimeline(page: Page, prefix: string): Promise<void> {
   }
   await shot(page, `${prefix}-timeline`);
 
+  // Hover over a committed mark of worker 1: a tooltip describes it.
+  const spot = await page.evaluate((commitCss) => {
+    const hex = commitCss.trim().slice(1);
+    const want = [0, 2, 4].map((i) => parseInt(hex.slice(i, i + 2), 16));
+    const c = document.querySelector('[data-testid=timeline-canvas]') as HTMLCanvasElement;
+    const lanes = JSON.parse(c.dataset.lanes ?? '[]') as number[];
+    const li = lanes.indexOf(1);
+    const dpr = c.width / c.clientWidth;
+    const y = Math.round((26 + li * 34 + 3 + 14) * dpr);
+    const row = c.getContext('2d')!.getImageData(0, y, c.width, 1).data;
+    for (let x = Math.round(90 * dpr); x < c.width; x++) {
+      const p = x * 4;
+      if (Math.abs(row[p] - want[0]) + Math.abs(row[p + 1] - want[1]) + Math.abs(row[p + 2] - want[2]) < 24) {
+        const r = c.getBoundingClientRect();
+        return { x: r.left + x / dpr + 0.5, y: r.top + y / dpr };
+      }
+    }
+    return null;
+  }, await page.evaluate(() => getComputedStyle(document.documentElement).getPropertyValue('--c-commit')));
+  expect(spot, 'a committed mark on worker 1').not.toBeNull();
+  await page.mouse.move(spot!.x, spot!.y);
+  const tip = page.locator('[data-testid=tooltip]');
+  await tip.waitFor();
+  expect(await tip.textContent()).toMatch(/worker 1/);
+  await page.mouse.move(5, 5);
+
   // Keyboard: W zooms in at the centre, D pans right, F fits again.
   await page.locator('.st-timeline__canvas-wrap').focus();
   const v0 = view(await canvas.getAttribute('data-view'));

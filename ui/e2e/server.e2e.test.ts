@@ -82,6 +82,15 @@ describe('stmscope view FILE', () => {
     expect(events.some((e: { ph: string }) => e.ph === 'X')).toBe(true);
   });
 
+  it('says so when the token is wrong', async () => {
+    const other = await browser.newPage();
+    await other.goto(`${server.base}#token=00000000000000000000000000000000`);
+    const banner = other.locator('.st-banner--error');
+    await banner.waitFor();
+    expect(await banner.textContent()).toMatch(/token/i);
+    await other.close();
+  });
+
   it('keeps its view in the URL across a reload', async () => {
     // A conflict group (the last one: how many there are depends on the run's timing).
     await openTab(page, 'conflicts');

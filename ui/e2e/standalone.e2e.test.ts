@@ -4,7 +4,7 @@
  * (`stmscope record` of fixtures/work-queue).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -66,6 +66,47 @@ describe('dashboard on a file opened in the page', () => {
 
   it('exports a valid report and the raw recording', async () => {
     await checkExport(page);
+  });
+
+  it('filters every view by kind', async () => {
+    await page.click('[data-testid=tab-conflicts]');
+    const chip = page.locator('[data-testid=filters] .st-chip', { hasText: 'write-write' });
+    await chip.click();
+    const kinds = await page.locator('[data-testid=group-row] .st-kind').allTextContents();
+    expect(kinds.length).toBeGreaterThan(0);
+    expect(new Set(kinds)).toEqual(new Set(['write-write']));
+    await page.click('[data-testid=tab-overview]');
+    expect(new Set(await page.locator('[data-testid=top-conflict] .st-kind').allTextContents())).toEqual(new Set(['write-write']));
+    await chip.click();
+  });
+
+  it('follows a dark theme, canvas included', async () => {
+    await page.click('[data-testid=tab-timeline]');
+    await page.waitForFunction(() => document.querySelector<HTMLCanvasElement>('[data-testid=timeline-canvas]')?.dataset.ready === '1');
+    const corner = () =>
+      page.evaluate(() => {
+        const c = document.querySelector('[data-testid=timeline-canvas]') as HTMLCanvasElement;
+        return Array.from(c.getContext('2d')!.getImageData(2, 2, 1, 1).data.slice(0, 3));
+      });
+    const light = await corner();
+    expect(light[0]).toBeGreaterThan(200);
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.waitForTimeout(200);
+    const dark = await corner();
+    expect(dark[0]).toBeLessThan(60);
+    await shot(page, 'standalone-timeline-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('opens a recording dropped on the page', async () => {
+    const bytes = [...readFileSync(rec)];
+    await page.evaluate((b) => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(b)], 'dropped.stmrec'));
+      for (const type of ['dragenter', 'dragover', 'drop']) window.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, bytes);
+    await page.waitForSelector('[data-testid=overview]');
+    expect(await page.textContent('.st-session-title')).toContain('dropped.stmrec');
     expect(errors).toEqual([]);
   });
 });

@@ -242,7 +242,7 @@ function Occurrences({ groupKey }: { groupKey: string }) {
   };
   if (state.error) return <p className="st-error">Could not load occurrences: {state.error}</p>;
   if (state.loading && !state.items.length) return <p className="st-muted">loading…</p>;
-  if (!state.items.length) return <p className="st-muted">No occurrences recorded (blocked-by-inevitable waits are not listed here).</p>;
+  if (!state.items.length) return <p className="st-muted">No occurrences in the recorded events.</p>;
   const pages = Math.ceil(state.total / PAGE);
   return (
     <>

@@ -74,7 +74,14 @@ function Toolbar({ ctl }: { ctl: React.RefObject<TimelineController | null> }) {
       <button className="st-btn st-btn--small" onClick={() => void ctl.current?.walk(1)} title="Next conflict (])" data-testid="next-conflict">
         conflict ▶
       </button>
-      {group ? <span className="st-small st-muted">walking the open group only</span> : null}
+      {group ? (
+        <span className="st-chip" aria-pressed="true" title="[ and ] walk the conflict group open in Conflicts">
+          [ ] within one group
+          <button aria-label="Walk every conflict" onClick={() => useView.getState().openGroup(undefined)}>
+            ✕
+          </button>
+        </span>
+      ) : null}
       {live ? (
         <button className="st-btn st-btn--small" aria-pressed={follow} onClick={() => setFollow(!follow)} title="Keep the newest data in view">
           Follow live
