@@ -411,3 +411,61 @@ describe('security', () => {
     good.close();
   });
 });
+
+describe('CLI', () => {
+  const cli = join(repo, 'server/cli.ts');
+
+  it('stmscope run -- <program>: streams from the first transaction, prints the session URL, passes the exit code on', async () => {
+    const h3 = tempHome();
+    try {
+      const p = startProgram([cli, 'run', '--port', '0', '--exit', '--', process.execPath, '--import', 'tsx', loopProgram], { ...h3.env, LOOP_ROUNDS: '20' });
+      expect(await p.exited).toBe(0);
+      expect(p.stdout).toMatch(/^stmscope dashboard: http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{32}$/m);
+      const m = /^session: (http:\/\/127\.0\.0\.1:\d+\/#token=[0-9a-f]{32}&session=(s-[\w-]+))$/m.exec(p.stdout);
+      expect(m).not.toBeNull();
+      const r = JSON.parse(p.stdout.split('\n').find((l) => l.startsWith('{'))!) as { tasks: number; hits: number };
+      expect(r.tasks).toBe(4000);
+      // the stored session holds every task's transaction, from the first one on
+      const rec = JSON.parse(readFileSync(join(h3.home, 'sessions', `${m![2]}.json`), 'utf8')) as SessionInfo;
+      expect(rec.live).toBe(false);
+      expect(rec.problem).toBeUndefined();
+      expect(rec.totals.commits).toBeGreaterThanOrEqual(4000);
+      expect(rec.totals.droppedEvents).toBe(0);
+      const failing = startProgram([cli, 'run', '--port', '0', '--exit', '--', process.execPath, '-e', 'process.exit(3)'], h3.env);
+      expect(await failing.exited).toBe(3);
+    } finally {
+      h3.cleanup();
+    }
+  });
+
+  it('stmscope ps and stmscope attach -o FILE', async () => {
+    const h4 = tempHome();
+    const stop = join(h4.home, 'stop');
+    try {
+      const p = startProgram([loopProgram], { ...h4.env, LOOP_STOP: stop });
+      await waitFor(() => readEntries(join(h4.home, 'agents')).some((e) => e.pid === p.child.pid), 'the entry');
+      const ps = startProgram([cli, 'ps', '--json'], h4.env);
+      expect(await ps.exited).toBe(0);
+      const listed = JSON.parse(ps.stdout) as Array<{ pid: number; argv: string[] }>;
+      expect(listed.map((x) => x.pid)).toEqual([p.child.pid]);
+      const file = join(h4.home, 'attached.stm');
+      const at = startProgram([cli, 'attach', String(p.child.pid), '--duration', '1', '-o', file], h4.env);
+      expect(await at.exited).toBe(0);
+      expect(at.stderr).toMatch(/detached: [\d,]+ bytes, [\d,]+ records written/);
+      const { status, end, events } = eventsByWorker(readFileSync(file));
+      expect(status.complete).toBe(true);
+      expect(end?.reason).toBe('detach');
+      expect([...events.values()].reduce((n, l) => n + l.length, 0)).toBeGreaterThan(100);
+      const nobody = startProgram([cli, 'attach', '999999999', '-o', file], h4.env);
+      expect(await nobody.exited).toBe(1);
+      expect(nobody.stderr).toMatch(/no attachable program with pid 999999999/);
+      const noServer = startProgram([cli, 'attach', String(p.child.pid)], h4.env);
+      expect(await noServer.exited).toBe(1);
+      expect(noServer.stderr).toMatch(/no stmscope server is running/);
+      writeFileSync(stop, '');
+      expect(await p.exited).toBe(0);
+    } finally {
+      h4.cleanup();
+    }
+  });
+});

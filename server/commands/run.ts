@@ -64,8 +64,11 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   stopForward();
   announce.stop();
   if (own) {
-    // the session ends when the program's stream closes; give it a moment
-    await new Promise((r) => setTimeout(r, 200));
+    // the session ends once the program's stream closed and everything was ingested
+    const t0 = Date.now();
+    while (own.store.list().some((s) => s.live && s.program?.pid === child.pid) && Date.now() - t0 < 10_000) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
     if (options.exit) {
       await own.close();
       return code;
@@ -117,6 +120,11 @@ function announceSession(server: ServerState, own: RunningServer | undefined, ch
   return {
     stop() {
       clearInterval(timer);
+      // a short program may end before the first poll saw its session
+      if (own && !done) {
+        const s = find(own.store.list());
+        if (s) print(s.id);
+      }
       done = true;
     },
   };
