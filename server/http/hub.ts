@@ -67,6 +67,8 @@ export class Hub {
   private sessionsTimer: NodeJS.Timeout | undefined;
   /** snapshot sequence number per session */
   private readonly seq = new Map<string, number>();
+  /** called when a dashboard authenticated (the server refreshes the program list then) */
+  onHello: () => void = () => {};
 
   constructor(
     private readonly store: SessionStore,
@@ -146,6 +148,7 @@ export class Hub {
     this.send(c, { type: 'welcome', protocol: PROTOCOL_VERSION, version: this.opts.version });
     this.send(c, { type: 'sessions', sessions: this.store.list() });
     this.sendRaw(c, `{"type":"programs","programs":${this.programsJson}}`);
+    this.onHello();
   }
 
   private async handle(c: Client, msg: ClientMessage): Promise<void> {

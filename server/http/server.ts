@@ -527,7 +527,11 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
     renameSync(tmp, stateFile);
   }
 
-  programsTimer = setInterval(() => void refreshPrograms(), opts.programsIntervalMs ?? 2000);
+  // asking every agent for its info costs them a wake-up: only while a dashboard watches
+  programsTimer = setInterval(() => {
+    if (hub.size > 0) void refreshPrograms();
+  }, opts.programsIntervalMs ?? 2000);
+  hub.onHello = () => void refreshPrograms();
   programsTimer.unref();
   void refreshPrograms();
 
