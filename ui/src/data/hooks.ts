@@ -3,7 +3,7 @@
  * selected value changes (`Object.is`), through `useSyncExternalStore`.
  */
 
-import { createContext, useContext, useRef, useSyncExternalStore } from 'react';
+import { createContext, useContext, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import type { Hub } from './hub.ts';
 import { Atom } from '../model/atom.ts';
 import type { SessionInfo } from '../../../model/protocol.ts';
@@ -46,4 +46,24 @@ const NO_SESSIONS = new Atom<SessionInfo[]>([]);
 export function useLoc(): (loc: string) => string {
   const cwd = useCwd();
   return (loc: string) => displayPath(shortLocation(loc), cwd);
+}
+
+/** `value`, updated at most every `ms` (the latest value always lands). For costly follow-ups of live data. */
+export function useThrottled<T>(value: T, ms: number): T {
+  const [shown, setShown] = useState(value);
+  const last = useRef(0);
+  useEffect(() => {
+    const wait = last.current + ms - Date.now();
+    if (wait <= 0) {
+      last.current = Date.now();
+      setShown(value);
+      return;
+    }
+    const t = setTimeout(() => {
+      last.current = Date.now();
+      setShown(value);
+    }, wait);
+    return () => clearTimeout(t);
+  }, [value, ms]);
+  return shown;
 }

@@ -8,7 +8,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { ConflictGroup, GroupSide } from '../../../model/aggregate.ts';
 import type { Occurrence } from '../../../model/protocol.ts';
-import { useAtom, useHub, useLoc } from '../data/hooks.ts';
+import { useAtom, useHub, useLoc, useThrottled } from '../data/hooks.ts';
 import { filterGroups, hasFilters } from '../model/filters.ts';
 import { fmtInt, fmtNs } from '../model/figures.ts';
 import { useView } from '../state/view.ts';
@@ -215,7 +215,8 @@ const PAGE = 50;
 function Occurrences({ groupKey }: { groupKey: string }) {
   const hub = useHub();
   const backend = useAtom(hub.current, (c) => c?.backend);
-  const seq = useAtom(hub.data, (d) => d?.seq ?? 0);
+  // Live sessions: the first page refreshes with new data, at most every 2 s.
+  const seq = useThrottled(useAtom(hub.data, (d) => d?.seq ?? 0), 2000);
   const [page, setPage] = useState(0);
   const [state, setState] = useState<{ total: number; items: Occurrence[]; error?: string; loading: boolean }>({ total: 0, items: [], loading: true });
   useEffect(() => {
@@ -229,7 +230,6 @@ function Occurrences({ groupKey }: { groupKey: string }) {
     return () => {
       alive = false;
     };
-    // Live sessions: refresh the first page as new snapshots arrive.
   }, [backend, groupKey, page, page === 0 ? seq : 0]);
   const jump = (o: Occurrence) => {
     const st = useView.getState();
