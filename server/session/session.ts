@@ -204,9 +204,22 @@ export class Session {
   private pump(): void {
     this.pumping = false;
     if (this.closed || this.status) return;
+    this.ingestQueued(SLICE_MS);
+    const rec = this.rec;
+    const caughtUp = !rec || this.stopped !== undefined || this.ingestOffset >= rec.size;
+    if (!caughtUp) return this.schedule();
+    if (this.inputEnd) {
+      this.finish(this.inputEnd.reason);
+      this.resolveFinished?.();
+      this.onFinished();
+    }
+  }
+
+  /** Ingests received bytes for at most `budgetMs` (Infinity: all of them). */
+  private ingestQueued(budgetMs: number): void {
     const t0 = performance.now();
     const rec = this.rec;
-    while (rec && !this.stopped && this.ingestOffset < rec.size && performance.now() - t0 < SLICE_MS) {
+    while (rec && !this.stopped && this.ingestOffset < rec.size && performance.now() - t0 < budgetMs) {
       let bytes: Uint8Array;
       while (this.queue.length && this.queue[0].offset + this.queue[0].bytes.length <= this.ingestOffset) {
         this.queuedBytes -= this.queue.shift()!.bytes.length;
@@ -230,13 +243,6 @@ export class Session {
         this.queuedBytes = 0;
         this.onProblem(err);
       }
-    }
-    const caughtUp = !rec || this.stopped !== undefined || this.ingestOffset >= rec.size;
-    if (!caughtUp) return this.schedule();
-    if (this.inputEnd) {
-      this.finish(this.inputEnd.reason);
-      this.resolveFinished?.();
-      this.onFinished();
     }
   }
 
@@ -264,6 +270,8 @@ export class Session {
    */
   finish(reason?: string): DecodeStatus | undefined {
     if (this.status || this.closed) return this.status;
+    // what was received but not ingested yet belongs to the session (and must not be cut off below)
+    this.ingestQueued(Infinity);
     try {
       this.status = this.decoder.finish();
     } catch (e) {
@@ -275,7 +283,7 @@ export class Session {
       const written = this.rec.size;
       // bytes never fed to the decoder (ingest stopped early) are not part of the session either
       const fed = this.decoder.bytesFed - (this.decoder.problem?.unreadBytes ?? 0);
-      const good = this.status?.problem ? this.status.problem.offset : this.stopped ? fed : written;
+      const good = !this.decoder.description ? 0 : this.status?.problem ? this.status.problem.offset : this.stopped ? fed : written;
       this.rec.close(good < written ? good : -1);
       this.recSize = Math.min(good, written);
       this.rec = null;
