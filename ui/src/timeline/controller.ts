@@ -56,6 +56,7 @@ export class TimelineController {
   private wheelHintShown = false;
   /** main-thread ms spent outside frames since the last frame (window results, input): counted in the next frame's time */
   private offFrameMs = 0;
+  private destroyed = false;
 
   constructor(
     private readonly canvas: HTMLCanvasElement,
@@ -109,6 +110,7 @@ export class TimelineController {
   }
 
   destroy(): void {
+    this.destroyed = true;
     cancelAnimationFrame(this.raf);
     this.resize.disconnect();
     for (const u of this.unsubs) u();
@@ -200,6 +202,7 @@ export class TimelineController {
   }
 
   private onWindow(res: WindowResult, gen: string): void {
+    if (this.destroyed) return;
     const t0 = performance.now();
     this.inflight = undefined;
     this.error = undefined;
@@ -239,7 +242,7 @@ export class TimelineController {
   }
 
   requestDraw(): void {
-    if (!this.raf) this.raf = requestAnimationFrame((t) => this.frame(t));
+    if (!this.raf && !this.destroyed) this.raf = requestAnimationFrame((t) => this.frame(t));
   }
 
   private frame(now: number): void {
