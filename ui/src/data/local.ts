@@ -7,6 +7,7 @@ import type { Occurrence, WindowQuery, WindowResult } from '../../../model/proto
 import type { FromWorker, OpenedInfo, ToWorker } from '../worker/messages.ts';
 import { fileStem, type Download, type ReportFormat, type SessionBackend, type SessionData, type SourceSnippet, type TraceFormat } from './backend.ts';
 import type { AggregateSnapshot } from '../../../model/aggregate.ts';
+import { timed } from './busy.ts';
 
 type Pending = { resolve: (m: FromWorker) => void; reject: (e: Error) => void };
 
@@ -31,23 +32,25 @@ export class LocalBackend implements SessionBackend {
     readonly name: string,
     private readonly onProgress: (bytes: number, total: number) => void,
   ) {
-    worker.onmessage = (ev: MessageEvent<FromWorker>) => {
-      const m = ev.data;
-      if (m.type === 'progress') {
-        this.onProgress(m.bytes, m.total);
-        return;
-      }
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.type === 'error') p.reject(new Error(m.message));
-      else p.resolve(m);
-    };
+    worker.onmessage = (ev: MessageEvent<FromWorker>) => timed(() => this.onMessage(ev));
     worker.onerror = (ev) => {
       const err = new Error(`The dashboard's worker failed: ${ev.message || 'unknown error'}`);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
     };
+  }
+
+  private onMessage(ev: MessageEvent<FromWorker>): void {
+    const m = ev.data;
+    if (m.type === 'progress') {
+      this.onProgress(m.bytes, m.total);
+      return;
+    }
+    const p = this.pending.get(m.id);
+    if (!p) return;
+    this.pending.delete(m.id);
+    if (m.type === 'error') p.reject(new Error(m.message));
+    else p.resolve(m);
   }
 
   /** Starts a worker and opens `file` in it. */

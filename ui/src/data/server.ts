@@ -20,6 +20,7 @@ import {
   type WindowResult,
 } from '../../../model/protocol.ts';
 import { Atom } from '../model/atom.ts';
+import { timed } from './busy.ts';
 import { fileStem, REPORT_TYPES, type Download, type ReportFormat, type SessionBackend, type SessionData, type SourceSnippet, type TraceFormat } from './backend.ts';
 
 export type ConnState = 'connecting' | 'connected' | 'reconnecting' | 'failed';
@@ -96,16 +97,17 @@ export class ServerConnection {
     ws.onopen = () => {
       ws.send(JSON.stringify({ type: 'hello', token: this.token, protocol: PROTOCOL_VERSION } satisfies ClientMessage));
     };
-    ws.onmessage = (ev) => {
-      if (typeof ev.data !== 'string') return;
-      let m: ServerMessage;
-      try {
-        m = JSON.parse(ev.data) as ServerMessage;
-      } catch {
-        return;
-      }
-      this.onMessage(m);
-    };
+    ws.onmessage = (ev) =>
+      timed(() => {
+        if (typeof ev.data !== 'string') return;
+        let m: ServerMessage;
+        try {
+          m = JSON.parse(ev.data) as ServerMessage;
+        } catch {
+          return;
+        }
+        this.onMessage(m);
+      });
     ws.onclose = (ev) => {
       if (this.ws !== ws) return;
       this.ws = undefined;

@@ -15,6 +15,7 @@
 import type { AttemptMark, ConflictArrow, WindowResult } from '../../../model/protocol.ts';
 import type { Hub } from '../data/hub.ts';
 import type { SessionData } from '../data/backend.ts';
+import { offFrame } from '../data/busy.ts';
 import { arrowPasses, filterGroups } from '../model/filters.ts';
 import { HELD_ACTIONS, applyHeld, keyAction, stepKey, type KeyAction } from '../model/keys.ts';
 import { canDraw, planWindow } from '../model/lod.ts';
@@ -259,8 +260,9 @@ export class TimelineController {
     }
     this.draw();
     const frames = window.__stmscopeFrames!;
-    frames.push(performance.now() - t0 + this.offFrameMs);
+    frames.push(performance.now() - t0 + this.offFrameMs + offFrame.ms);
     this.offFrameMs = 0;
+    offFrame.ms = 0;
     if (frames.length > FRAME_LOG) frames.splice(0, frames.length - FRAME_LOG);
   }
 

@@ -50,8 +50,12 @@ async function readInto(id: number, file: Blob, ingest: Ingest, keep: Uint8Array
     ingest.feed(b);
     if (keep && input.kind?.kind !== 'stmscope') keep.push(b.slice());
   });
-  for (let off = 0; off < file.size; off += SLICE) {
-    const buf = new Uint8Array(await file.slice(off, Math.min(file.size, off + SLICE)).arrayBuffer());
+  // The next slice is read while this one decodes (the read is I/O in the browser process).
+  const read = (off: number) => (off < file.size ? file.slice(off, Math.min(file.size, off + SLICE)).arrayBuffer() : undefined);
+  let next = read(0);
+  for (let off = 0; next; off += SLICE) {
+    const buf = new Uint8Array(await next);
+    next = read(off + SLICE);
     input.feed(buf);
     const now = performance.now();
     if (now - last > 100) {
