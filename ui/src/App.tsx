@@ -58,7 +58,16 @@ export function App() {
   else if (!session) body = <SessionsView />;
   else if (!current || current.id !== session || current.status === 'loading' || (current.status === 'ready' && !hasData))
     body = <LoadingState current={current && current.id === session ? current : null} />;
-  else if (current.status === 'error') body = <ErrorState title="Could not open this session" message={current.error ?? 'unknown error'} />;
+  else if (current.status === 'error')
+    body = (
+      <ErrorState title="Could not open this session" message={current.error ?? 'unknown error'}>
+        <p>
+          <button className="st-btn" onClick={() => useView.getState().setView('sessions')}>
+            Back to the sessions
+          </button>
+        </p>
+      </ErrorState>
+    );
   else {
     switch (view) {
       case 'overview':

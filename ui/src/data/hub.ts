@@ -40,6 +40,11 @@ export class Hub {
     if (token) {
       this.server = new ServerConnection(token);
       this.server.connect();
+      // A subscribe the server refuses (unknown or unreadable session) ends the loading state with its reason.
+      this.server.lastError.subscribe((e) => {
+        const c = this.current.get();
+        if (e && c && c.kind === 'server' && c.status === 'loading') this.current.set({ ...c, status: 'error', error: e.message });
+      });
     }
   }
 

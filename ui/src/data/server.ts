@@ -54,6 +54,8 @@ export class ServerConnection {
   readonly sessions = new Atom<SessionInfo[]>([], 'sessions');
   /** attachable programs (pushed by the server) */
   readonly programs = new Atom<ProgramInfo[]>([], 'programs');
+  /** the last error the server sent that answers no request (a failed subscribe, …) */
+  readonly lastError = new Atom<{ message: string; at: number } | null>(null, 'lastError');
 
   private ws: WebSocket | undefined;
   private nextId = 1;
@@ -151,7 +153,7 @@ export class ServerConnection {
       case 'occurrences':
       case 'error': {
         if (m.type === 'error' && m.id === undefined) {
-          this.status.patch({ message: m.message });
+          this.lastError.set({ message: m.message, at: Date.now() });
           return;
         }
         const id = m.id!;
