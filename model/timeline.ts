@@ -88,6 +88,15 @@ export interface SegmentRows {
   blocked0: number;
   blockedCount: number;
   blocked: BlockedColumns;
+  /**
+   * Optional, resolved when the rows were stored: per abort, the end of its
+   * culprit's committed attempt (−1 unknown: looked up with `commitEnd`) and
+   * the victim's attempt number; per blocked wait, the end of the blocker's
+   * commit. With them, a conflict needs no attempt rows at all.
+   */
+  abortCulpritNs?: Float64Array;
+  abortVictimAttempt?: Uint32Array;
+  blockedBlockerNs?: Float64Array;
 }
 
 /** Where the rows of a timeline come from. */
@@ -103,6 +112,12 @@ export interface SegmentProvider {
    * −1 when unknown.
    */
   commitEnd(worker: number, txSeq: number, nearNs: number): number;
+  /**
+   * Optional: only the aborts and blocked waits of segment `i` (other tables
+   * empty), with the resolved columns of {@link SegmentRows}: cheaper to
+   * read when a wide window samples conflicts.
+   */
+  conflictSegment?(i: number): SegmentRows;
 }
 
 /** Keeps node histograms (in memory by default; the server spills them to disk). */
@@ -735,8 +750,9 @@ export class SegmentedTimeline implements TimelineSource {
     if (!Number.isInteger(P) || P < 1 || P > MAX_PIXELS) throw new QueryError(`pixels must be an integer from 1 to ${MAX_PIXELS}, got ${JSON.stringify(P)}`);
     const maxMarks = q.maxMarks ?? DEFAULT_MAX_MARKS;
     if (!Number.isInteger(maxMarks) || maxMarks < 0 || maxMarks > 100_000) throw new QueryError(`maxMarks must be an integer from 0 to 100000, got ${JSON.stringify(maxMarks)}`);
-    let lanes = this.workers();
-    if (q.workers !== undefined) {
+    let lanes: number[];
+    if (q.workers === undefined) lanes = this.workers();
+    else {
       if (!Array.isArray(q.workers) || q.workers.some((w) => !Number.isInteger(w) || w < 0 || w > 254)) {
         throw new QueryError(`workers must be an array of worker indexes (0..254), got ${JSON.stringify(q.workers)}`);
       }
@@ -826,8 +842,9 @@ export class SegmentedTimeline implements TimelineSource {
     const refSrc: number[] = [];
     const refRow: number[] = [];
     const refTime: number[] = [];
+    const sample = !all && this.provider.conflictSegment !== undefined;
     for (const src of pick) {
-      const rows = this.rowsOf(src);
+      const rows = sample && src >= 0 ? this.provider.conflictSegment!(src) : this.rowsOf(src);
       if (!rows) continue;
       const si = srcs.push(rows) - 1;
       const ab = rows.aborts;
@@ -884,6 +901,7 @@ export class SegmentedTimeline implements TimelineSource {
       const cs = cw < 0 ? 0 : ab.culpritSite[row];
       const kind = ab.kind[row];
       const ai = ab.attempt[row] - rows.attempt0;
+      const known = rows.abortCulpritNs ? rows.abortCulpritNs[row] : -1;
       return {
         id: rows.abort0 + row,
         kind: KIND_NAMES[kind] ?? `kind-${kind}`,
@@ -891,10 +909,10 @@ export class SegmentedTimeline implements TimelineSource {
         victimWorker: vw,
         victimTxSeq: ab.txSeq[row],
         victimNs: t,
-        victimAttempt: ai >= 0 && ai < rows.attemptCount ? rows.attempts.attempt[ai] : 0,
+        victimAttempt: rows.abortVictimAttempt ? rows.abortVictimAttempt[row] : ai >= 0 && ai < rows.attemptCount ? rows.attempts.attempt[ai] : 0,
         culpritWorker: cw,
         culpritTxSeq: cw < 0 ? 0 : ab.culpritTxSeq[row],
-        culpritNs: cw < 0 ? -1 : this.provider.commitEnd(cw, ab.culpritTxSeq[row], t),
+        culpritNs: cw < 0 ? -1 : known >= 0 ? known : this.provider.commitEnd(cw, ab.culpritTxSeq[row], t),
         object: defs.objectLabel(ab.object[row], ab.field[row]),
         timeLostNs: ab.timeLostNs[row],
       };
@@ -916,7 +934,7 @@ export class SegmentedTimeline implements TimelineSource {
       victimAttempt: 0,
       culpritWorker: cw,
       culpritTxSeq: cw < 0 ? 0 : b.blockerTxSeq[i],
-      culpritNs: cw < 0 ? -1 : this.provider.commitEnd(cw, b.blockerTxSeq[i], t),
+      culpritNs: cw < 0 ? -1 : rows.blockedBlockerNs && rows.blockedBlockerNs[i] >= 0 ? rows.blockedBlockerNs[i] : this.provider.commitEnd(cw, b.blockerTxSeq[i], t),
       object: '',
       timeLostNs: b.waitNs[i],
     };

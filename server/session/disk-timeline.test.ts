@@ -91,6 +91,22 @@ describe('DiskTimeline', () => {
     expect(Math.abs(commits - snap.summary.commits)).toBeLessThanOrEqual(2);
   });
 
+  it('samples the conflicts of a wide window from the aborts alone, with the same facts', () => {
+    const a = disk.query({ startNs, endNs: endNs + 1, pixels: 100, maxMarks: 200 });
+    expect(a.truncated).toBe(true);
+    expect(a.arrows.length).toBe(200);
+    const ab = store.aborts.cols;
+    for (const arrow of a.arrows) {
+      expect(arrow.id).toBeGreaterThanOrEqual(0);
+      expect(arrow.victimNs).toBe(ab.time[arrow.id]);
+      const row = store.committedAttempt(arrow.culpritWorker, arrow.culpritTxSeq);
+      expect(arrow.culpritNs).toBe(row < 0 ? -1 : store.attempts.cols.end[row]);
+      expect(arrow.victimAttempt).toBe(store.attempts.cols.attempt[ab.attempt[arrow.id]]);
+    }
+    // spread over the window, not bunched at its start
+    expect(a.arrows[a.arrows.length - 1].victimNs - a.arrows[0].victimNs).toBeGreaterThan((endNs - startNs) / 2);
+  });
+
   it('pages through occurrences like the aggregator counts them', () => {
     for (const g of snap.groups) {
       const o = disk.occurrences(g.key, Math.max(0, g.count - 5), 10);

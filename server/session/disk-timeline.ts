@@ -48,6 +48,49 @@ function tableBytes(schema: Schema, n: number): number {
   return b;
 }
 
+/** Bytes of the resolved columns after a segment's tables (abortCulpritNs, abortVictimAttempt, blockedBlockerNs). */
+function extrasBytes(aborts: number, blocked: number): number {
+  return pad8(aborts * 8) + pad8(aborts * 4) + pad8(blocked * 8);
+}
+
+/** Views of the resolved columns stored at `at` in `buf`. */
+function attachExtras(rows: SegmentRows, buf: ArrayBuffer, at: number, aborts: number, blocked: number): void {
+  rows.abortCulpritNs = new Float64Array(buf, at, aborts);
+  at += pad8(aborts * 8);
+  rows.abortVictimAttempt = new Uint32Array(buf, at, aborts);
+  at += pad8(aborts * 4);
+  rows.blockedBlockerNs = new Float64Array(buf, at, blocked);
+}
+
+/** The last commits of one worker (txSeq increasing), searched by bisection. */
+class RecentCommits {
+  static readonly SIZE = 16384;
+  private readonly tx = new Uint32Array(RecentCommits.SIZE);
+  private readonly end = new Float64Array(RecentCommits.SIZE);
+  private n = 0;
+  push(txSeq: number, endNs: number): void {
+    const k = this.n % RecentCommits.SIZE;
+    this.tx[k] = txSeq;
+    this.end[k] = endNs;
+    this.n++;
+  }
+  /** End of commit `txSeq` if it is among the last SIZE, else −1. */
+  find(txSeq: number): number {
+    const N = RecentCommits.SIZE;
+    let lo = Math.max(0, this.n - N);
+    let hi = this.n - 1;
+    const want = txSeq >>> 0;
+    while (lo <= hi) {
+      const mid = Math.floor((lo + hi) / 2);
+      const v = this.tx[mid % N];
+      if (v === want) return this.end[mid % N];
+      if (v < want) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+}
+
 /** Options of {@link DiskTimeline}. */
 export interface DiskTimelineOptions {
   /** Rows per segment (per table). Default 32768. */
@@ -174,6 +217,8 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
   /** running max of segment maxNs: monotonic, for culprit search */
   private readonly prefixMax: number[] = [];
   private tailView: { key: number; rows: SegmentRows; commits?: CommitIndex } | undefined;
+  /** the last commits per worker, to resolve culprits when a segment is sealed */
+  private readonly recent: Array<RecentCommits | undefined> = [];
 
   constructor(
     readonly path: string,
@@ -187,6 +232,7 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
       segment: (i) => this.segment(i).rows,
       tail: () => this.tail().rows,
       commitEnd: (w, tx, near) => this.commitEnd(w, tx, near),
+      conflictSegment: (i) => this.conflictSegment(i),
     };
     super(provider, { bins: opts.bins ?? 2048, fanout: opts.fanout ?? 8, histograms });
     this.file = file;
@@ -253,6 +299,7 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
     c.reads[r] = reads;
     c.writes[r] = writes;
     c.abort[r] = -1;
+    if (outcome === COMMITTED) (this.recent[worker] ??= new RecentCommits()).push(txSeq, endNs);
   }
 
   abort(worker: number, txSeq: number, timeNs: number, kind: number, object: number, field: number, victimSite: number, culpritWorker: number, culpritTxSeq: number, culpritSite: number, waitNs: number, timeLostNs: number): void {
@@ -322,19 +369,25 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
     if (counts[0] + counts[1] + counts[2] + counts[3] === 0) return;
     const rows = this.viewOf(this.tables, counts, this.base);
     this.tree.addSegment(rows);
-    // columns, table by table, each padded to 8 bytes
+    // resolved now, so a conflict never needs attempt rows later: culprit/blocker commit ends, victim attempt numbers
+    const extras = this.resolveExtras(counts);
+    // columns, table by table, each padded to 8 bytes, then the resolved columns
     let total = 0;
     for (let k = 0; k < 4; k++) total += tableBytes(SCHEMAS[TABLES[k]] as Schema, counts[k]);
+    total += extrasBytes(counts[1], counts[3]);
     const block = new Uint8Array(total);
     let at = 0;
+    const put = (col: TypedArray) => {
+      block.set(new Uint8Array(col.buffer, col.byteOffset, col.byteLength), at);
+      at += pad8(col.byteLength);
+    };
     for (let k = 0; k < 4; k++) {
       const t = this.tables[TABLES[k]];
-      for (const name of Object.keys(t.schema)) {
-        const col = (t.cols[name] as TypedArray).subarray(0, counts[k]);
-        block.set(new Uint8Array(col.buffer, col.byteOffset, col.byteLength), at);
-        at += pad8(col.byteLength);
-      }
+      for (const name of Object.keys(t.schema)) put((t.cols[name] as TypedArray).subarray(0, counts[k]));
     }
+    put(extras.abortCulpritNs);
+    put(extras.abortVictimAttempt);
+    put(extras.blockedBlockerNs);
     const offset = this.file.append(block);
     this.locs.push({ offset, bytes: total, counts, starts: [...this.base] as [number, number, number, number] });
     const s = this.tree.segments[this.tree.segments.length - 1];
@@ -344,6 +397,26 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
       this.tables[TABLES[k]].length = 0;
     }
     this.tailView = undefined;
+  }
+
+  private resolveExtras(counts: number[]): { abortCulpritNs: Float64Array; abortVictimAttempt: Uint32Array; blockedBlockerNs: Float64Array } {
+    const ab = this.tables.aborts.cols;
+    const at = this.tables.attempts.cols;
+    const bl = this.tables.blocked.cols;
+    const abortCulpritNs = new Float64Array(counts[1]);
+    const abortVictimAttempt = new Uint32Array(counts[1]);
+    const blockedBlockerNs = new Float64Array(counts[3]);
+    for (let r = 0; r < counts[1]; r++) {
+      const cw = ab.culpritWorker[r] as number;
+      abortCulpritNs[r] = cw < 0 ? -1 : (this.recent[cw]?.find(ab.culpritTxSeq[r] as number) ?? -1);
+      const a = (ab.attempt[r] as number) - this.base[0];
+      abortVictimAttempt[r] = a >= 0 && a < counts[0] ? (at.attempt[a] as number) : 0;
+    }
+    for (let r = 0; r < counts[3]; r++) {
+      const bw = bl.blockerWorker[r] as number;
+      blockedBlockerNs[r] = bw < 0 ? -1 : (this.recent[bw]?.find(bl.blockerTxSeq[r] as number) ?? -1);
+    }
+    return { abortCulpritNs, abortVictimAttempt, blockedBlockerNs };
   }
 
   private viewOf(tables: { [T in TableName]: ColumnTable<Schema> } | Record<TableName, Record<string, TypedArray>>, counts: number[], starts: number[]): SegmentRows {
@@ -387,9 +460,50 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
       }
       tables[TABLES[k]] = cols;
     }
-    const seg: CachedSegment = { rows: this.viewOf(tables, loc.counts, loc.starts), bytes: loc.bytes };
+    const rows = this.viewOf(tables, loc.counts, loc.starts);
+    attachExtras(rows, buf, at, loc.counts[1], loc.counts[3]);
+    const seg: CachedSegment = { rows, bytes: loc.bytes };
     this.segCache.set(i, seg, loc.bytes);
     return seg;
+  }
+
+  /** Only the aborts and blocked waits of segment `i` (two small reads instead of the whole segment). */
+  private conflictSegment(i: number): SegmentRows {
+    const whole = this.segCache.get(i);
+    if (whole) return whole.rows;
+    const key = -1 - i;
+    const hit = this.segCache.get(key);
+    if (hit) return hit.rows;
+    const loc = this.locs[i];
+    const [na, nb, nw, nk] = loc.counts;
+    const attemptsBytes = tableBytes(SCHEMAS.attempts as Schema, na);
+    const abortsBytes = tableBytes(SCHEMAS.aborts as Schema, nb);
+    const waitsBytes = tableBytes(SCHEMAS.waits as Schema, nw);
+    const tailBytes = tableBytes(SCHEMAS.blocked as Schema, nk) + extrasBytes(nb, nk);
+    const abuf = new ArrayBuffer(abortsBytes);
+    this.file.read(new Uint8Array(abuf), loc.offset + attemptsBytes);
+    const tbuf = new ArrayBuffer(tailBytes);
+    this.file.read(new Uint8Array(tbuf), loc.offset + attemptsBytes + abortsBytes + waitsBytes);
+    const columns = (schema: Schema, buf: ArrayBuffer, n: number) => {
+      const cols: Record<string, TypedArray> = {};
+      let at = 0;
+      for (const name of Object.keys(schema)) {
+        const C = schema[name];
+        cols[name] = new C(buf, at, n);
+        at += pad8(n * C.BYTES_PER_ELEMENT);
+      }
+      return { cols, at };
+    };
+    const empty = (schema: Schema) => columns(schema, new ArrayBuffer(0), 0).cols;
+    const blocked = columns(SCHEMAS.blocked as Schema, tbuf, nk);
+    const rows = this.viewOf(
+      { attempts: empty(SCHEMAS.attempts as Schema), aborts: columns(SCHEMAS.aborts as Schema, abuf, nb).cols, waits: empty(SCHEMAS.waits as Schema), blocked: blocked.cols },
+      [0, nb, 0, nk],
+      loc.starts,
+    );
+    attachExtras(rows, tbuf, blocked.at, nb, nk);
+    this.segCache.set(key, { rows, bytes: abortsBytes + tailBytes }, abortsBytes + tailBytes);
+    return rows;
   }
 
   private tail(): { rows: SegmentRows; commits?: CommitIndex } {
