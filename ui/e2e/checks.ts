@@ -217,6 +217,13 @@ export async function checkExport(page: Page): Promise<void> {
   const [rec] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-recording]')]);
   const bytes = readFileSync((await rec.path())!);
   expect(bytes.subarray(0, 8).toString('latin1')).toBe('STMSCOPE');
+  // A Perfetto/Chrome trace with flow arrows.
+  await page.click('[data-testid=export]');
+  const [tr] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-chrome]')]);
+  const trace = JSON.parse(readFileSync((await tr.path())!, 'utf8'));
+  const events = (Array.isArray(trace) ? trace : trace.traceEvents) as Array<{ ph: string; flow_out?: boolean }>;
+  expect(events.some((e) => e.ph === 'X')).toBe(true);
+  expect(events.some((e) => e.flow_out)).toBe(true);
 }
 
 /** Hot objects and Source views render and link up. */
