@@ -10,11 +10,11 @@ import { waitFor } from '../testing/procs.ts';
 const dir = mkdtempSync(join(tmpdir(), 'stmscope-session-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
-function live(): Session {
+function live(queueBytes?: number): Session {
   const id = `t${n++}`;
   const info = newInfo(id, 'run', 'test');
   info.live = true;
-  const s = new Session(info, { recording: join(dir, `${id}.stm`), detail: join(dir, `${id}.tl`) });
+  const s = new Session(info, { recording: join(dir, `${id}.stm`), detail: join(dir, `${id}.tl`) }, { queueBytes });
   s.openForWriting();
   return s;
 }
@@ -35,6 +35,20 @@ describe('Session (live input)', () => {
     expect(s.status?.records).toBe(records);
     s.close();
     expect(readFileSync(s.paths.recording)).toEqual(Buffer.from(concatBytes(pieces)));
+  });
+
+  it('reads back from the recording what did not fit in the memory queue', async () => {
+    const pieces: Uint8Array[] = [];
+    const { records } = writeSyntheticRecording((b) => pieces.push(b), { events: 200_000, workers: 3, chunkRecords: 1000 });
+    const s = live(64 * 1024);
+    for (const p of pieces) s.receive(p);
+    expect(s.lagBytes).toBeGreaterThan(1 << 20);
+    s.endInput();
+    await s.whenFinished();
+    expect(s.info.problem).toBeUndefined();
+    expect(s.status?.records).toBe(records);
+    expect(s.info.totals.events).toBe(s.assembler.events);
+    s.close();
   });
 
   it('ingests in the background and finishes when the input ends', async () => {

@@ -17,7 +17,7 @@ import { closeSync, openSync, readSync, statSync, rmSync } from 'node:fs';
 import { FileAppender } from './appender.ts';
 
 /** Most time ingest takes per event-loop turn. */
-const SLICE_MS = 20;
+const SLICE_MS = 5;
 /** Received bytes kept in memory for ingest (beyond: read back from the recording). */
 const QUEUE_BYTES = 64 << 20;
 /** Bytes read back per step when ingest runs behind the memory queue. */
@@ -51,6 +51,8 @@ export interface SessionPaths {
 /** Options of {@link Session}. */
 export interface SessionOptions {
   timeline?: DiskTimelineOptions;
+  /** Received bytes kept in memory for ingest; beyond, ingest reads them back from the recording. Default 64 MiB. */
+  queueBytes?: number;
 }
 
 /** A title for a program: its script's file name, else the command. */
@@ -75,12 +77,14 @@ export class Session {
   stopped: string | undefined;
   private closed = false;
   private recSize = -1;
+  private readonly queueLimit: number;
 
   constructor(
     readonly info: SessionRecord,
     readonly paths: SessionPaths,
     opts: SessionOptions = {},
   ) {
+    this.queueLimit = opts.queueBytes ?? QUEUE_BYTES;
     this.aggregator = new Aggregator(this.defs);
     this.timeline = new DiskTimeline(paths.detail, this.defs, opts.timeline);
     this.assembler = new EventAssembler(this.defs, new TeeSink(this.aggregator, this.timeline));
@@ -103,7 +107,8 @@ export class Session {
 
   /** Starts writing the recording file (live sessions and imports). */
   openForWriting(): void {
-    this.rec = new FileAppender(this.paths.recording, 'w');
+    // read back too: ingest that falls behind the memory queue reads the recording
+    this.rec = new FileAppender(this.paths.recording, 'w+');
   }
 
   /**
@@ -172,7 +177,7 @@ export class Session {
     if (this.stopped) return this.stopped;
     if (!this.rec || this.inputEnd) return 'the session does not take input';
     const offset = this.rec.append(bytes);
-    if (this.queuedBytes + bytes.length <= QUEUE_BYTES) {
+    if (this.queuedBytes + bytes.length <= this.queueLimit) {
       this.queue.push({ offset, bytes });
       this.queuedBytes += bytes.length;
     }
