@@ -16,8 +16,8 @@
 import { closeSync, openSync, readSync, statSync, rmSync } from 'node:fs';
 import { FileAppender } from './appender.ts';
 
-/** Most time ingest takes per event-loop turn. */
-const SLICE_MS = 5;
+/** Most time ingest takes per event-loop turn (short: receiving gets a turn between slices). */
+const SLICE_MS = 1;
 /** Received bytes kept in memory for ingest (beyond: read back from the recording). */
 const QUEUE_BYTES = 64 << 20;
 /** Bytes read back per step when ingest runs behind the memory queue. */

@@ -11,8 +11,10 @@ export function setup(ctx: { data?: { spin?: number } }): void {
 }
 
 export function bump(i: number): number {
+  // read, work, write: two workers overlapping here always conflict on stats.hits
+  const hits = stats.hits;
   let x = i | 0;
   for (let k = 0; k < spin; k++) x = (Math.imul(x, 1103515245) + 12345) | 0;
-  stats.hits = stats.hits + 1;
+  stats.hits = hits + 1;
   return x;
 }
