@@ -15,6 +15,9 @@
  *   (2000 pixels, zoom from the whole session down to 10 µs, random
  *   positions) on a 10^8-event session (10^7 in quick mode).
  *
+ * - `server.wire_events_per_s` (extra): the same sender to a server that only
+ *   counts the bytes: the transport's own capacity.
+ *
  * Child modes: `node --import tsx bench/server.ts --child memory N` and
  * `--child agent URL TOKEN N`.
  */
@@ -112,6 +115,39 @@ async function benchE2e(events: number): Promise<BenchResult> {
   }
 }
 
+/**
+ * The wire alone: the agent's stream code in a child process to a WebSocket
+ * server with the real server's settings that only counts bytes (no
+ * persistence, no ingest): what the transport can carry.
+ */
+async function benchWire(events: number): Promise<BenchResult> {
+  const { WebSocketServer } = await import('ws');
+  const wss = new WebSocketServer({ port: 0, host: '127.0.0.1', maxPayload: 32 << 20, perMessageDeflate: false });
+  await new Promise((r) => wss.once('listening', r));
+  let bytes = 0;
+  let closedAt = 0;
+  wss.on('connection', (ws) => {
+    ws.on('message', (d: Buffer) => void (bytes += d.length));
+    ws.on('close', () => (closedAt = Date.now()));
+  });
+  try {
+    const port = (wss.address() as { port: number }).port;
+    const child = await runJson<{ sendMs: number; records: number; startUnixMs: number }>(['--import', 'tsx', here, '--child', 'agent', `ws://127.0.0.1:${port}/ingest`, 'x', String(events)], {}, 600_000);
+    const t1 = Date.now();
+    while (!closedAt && Date.now() - t1 < 30_000) await new Promise((r) => setTimeout(r, 2));
+    const ms = closedAt - child.startUnixMs;
+    return {
+      name: 'server.wire_events_per_s',
+      value: Math.round(child.records / (ms / 1000)),
+      unit: 'events/s',
+      better: 'higher',
+      detail: `${child.records.toLocaleString('en-US')} events (${round(bytes / 2 ** 20, 0)} MiB) from the agent's stream code in a child process to a ws server with the server's settings that only counts them (${ms} ms; sender ${Math.round(child.sendMs)} ms): the transport without persistence or ingest`,
+    };
+  } finally {
+    wss.close();
+  }
+}
+
 /** Resident memory per 10^6 events (child process). */
 async function benchMemory(events: number): Promise<BenchResult> {
   const r = await runJson<{ slopeMbPerMillion: number; rssDeltaMb: number; timelineMb: number; records: number; detailMb: number }>(
@@ -180,6 +216,7 @@ export async function benchServer(opts: { quick: boolean }): Promise<BenchResult
   const out: BenchResult[] = [];
   out.push(benchIngest(q ? 2_000_000 : 10_000_000, q ? 2 : 3));
   out.push(await benchE2e(q ? 3_000_000 : 20_000_000));
+  out.push(await benchWire(q ? 3_000_000 : 20_000_000));
   out.push(await benchMemory(q ? 10_000_000 : 20_000_000));
   out.push(benchWindows(q ? 10_000_000 : 100_000_000, q));
   return out;
@@ -299,6 +336,7 @@ if (process.argv[2] === '--child') {
   const parts: Record<string, () => Promise<BenchResult> | BenchResult> = {
     ingest: () => benchIngest(q ? 2_000_000 : 10_000_000, q ? 2 : 3),
     e2e: () => benchE2e(q ? 3_000_000 : 20_000_000),
+    wire: () => benchWire(q ? 3_000_000 : 20_000_000),
     memory: () => benchMemory(q ? 10_000_000 : 20_000_000),
     windows: () => benchWindows(q ? 10_000_000 : 100_000_000, q),
   };
