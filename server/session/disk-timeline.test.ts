@@ -8,6 +8,7 @@ import { Definitions } from '../../model/defs.ts';
 import { RecordingDecoder, concatBytes } from '../../model/format.ts';
 import { EventStore } from '../../model/store.ts';
 import { StoreTimeline } from '../../model/timeline.ts';
+import type { Occurrence } from '../../model/protocol.ts';
 import { bankSample, writeSyntheticRecording } from '../../model/testing/index.ts';
 import { DiskTimeline } from './disk-timeline.ts';
 
@@ -101,7 +102,8 @@ describe('DiskTimeline', () => {
       expect(arrow.victimNs).toBe(ab.time[arrow.id]);
       const row = store.committedAttempt(arrow.culpritWorker, arrow.culpritTxSeq);
       expect(arrow.culpritNs).toBe(row < 0 ? -1 : store.attempts.cols.end[row]);
-      expect(arrow.victimAttempt).toBe(store.attempts.cols.attempt[ab.attempt[arrow.id]]);
+      // arrows are occurrences: they carry the victim's attempt number too
+      expect((arrow as Occurrence).victimAttempt).toBe(store.attempts.cols.attempt[ab.attempt[arrow.id]]);
     }
     // spread over the window, not bunched at its start
     expect(a.arrows[a.arrows.length - 1].victimNs - a.arrows[0].victimNs).toBeGreaterThan((endNs - startNs) / 2);
