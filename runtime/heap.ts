@@ -84,6 +84,7 @@ import {
   W_EPOCH,
   W_EPOCH_F64,
   W_GS,
+  W_GS_WAITERS,
   W_INEV,
   W_INEV_REASON,
   W_INEV_SITE,
@@ -624,11 +625,18 @@ export class Heap implements HeapViews {
 
   /** Waits until no commit is writing back; returns the (even) clock. */
   private waitEven(): number {
-    let g = Atomics.load(this.i32, GS_WORD);
+    const i32 = this.i32;
+    let g = Atomics.load(i32, GS_WORD);
     let spins = 0;
     while ((g & 1) !== 0) {
-      if (++spins > 1000) Atomics.wait(this.i32, GS_WORD, g, 0.05);
-      g = Atomics.load(this.i32, GS_WORD);
+      // a write-back takes well under a microsecond unless its thread was
+      // preempted: spin briefly, then sleep until the committer notifies
+      if (++spins > 64) {
+        Atomics.add(i32, W_GS_WAITERS, 1);
+        Atomics.wait(i32, GS_WORD, g, 2);
+        Atomics.sub(i32, W_GS_WAITERS, 1);
+      }
+      g = Atomics.load(i32, GS_WORD);
     }
     return g;
   }
@@ -884,6 +892,7 @@ export class Heap implements HeapViews {
       if (!this.inevitable && Atomics.load(i32, W_INEV) !== 0) {
         // another transaction is inevitable: step back (nothing written) and wait for it
         Atomics.store(i32, GS_WORD, g);
+        Atomics.notify(i32, GS_WORD);
         g = this.acquireCommitSlow();
       }
     } else {
@@ -912,6 +921,7 @@ export class Heap implements HeapViews {
     i32[cl + 2] = this.txSeq;
     i32[cl + 3] = this.inevitable ? CL_INEVITABLE : 0;
     Atomics.store(i32, GS_WORD, version);
+    if (Atomics.load(i32, W_GS_WAITERS) !== 0) Atomics.notify(i32, GS_WORD);
     if (version >= GS_RENORMALIZE_AT) this.mustRenormalize = true;
     if (RECORDER && this.recording) this.recorder!.txCommit(this.txSeq, this.attempt, this.clock.now(), this.rlCount, this.wsCount + this.dlCount, this.inevitable, version);
   }
@@ -945,6 +955,8 @@ export class Heap implements HeapViews {
         if (inev !== 0 && inev !== me) {
           // an inevitable transaction appeared: step back (nothing was written)
           Atomics.store(i32, GS_WORD, g);
+          Atomics.notify(i32, GS_WORD);
+        Atomics.notify(i32, GS_WORD);
           continue;
         }
       }

@@ -39,6 +39,13 @@ export const W_GS = 16;
 export const W_EPOCH = 17;
 /** Lock electing the one thread that renormalises the clock. */
 export const W_RENORM_LOCK = 18;
+/**
+ * Threads sleeping until the clock turns even (a commit's write-back ends). A
+ * committer notifies only when it is non-zero, so a thread preempted in the
+ * middle of its write-back (more threads than cores) wakes its waiters as soon
+ * as it finishes instead of letting them burn their time slices spinning.
+ */
+export const W_GS_WAITERS = 19;
 /** Next free slot of the bump allocator. */
 export const W_ALLOC_TOP = 32;
 /** Failed allocations (heap full), for diagnostics. */
