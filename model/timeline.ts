@@ -427,11 +427,18 @@ function accumulateRows(
 /** Raw conflict groups of some rows (aborts and blocked waits). */
 function rawGroups(rows: SegmentRows): RawGroupCount[] {
   const m = new Map<string, RawGroupCount>();
+  let last: RawGroupCount | undefined;
   const add = (kind: number, vw: number, vs: number, cw: number, cs: number) => {
+    // consecutive conflicts are mostly of one group: compare before building a key
+    if (last && last.kind === kind && last.vw === vw && last.vs === vs && last.cw === cw && last.cs === cs) {
+      last.count++;
+      return;
+    }
     const k = `${kind}|${vw}|${vs}|${cw}|${cs}`;
-    const g = m.get(k);
+    let g = m.get(k);
     if (g) g.count++;
-    else m.set(k, { kind, vw, vs, cw, cs, count: 1 });
+    else m.set(k, (g = { kind, vw, vs, cw, cs, count: 1 }));
+    last = g;
   };
   const ab = rows.aborts;
   for (let i = 0; i < rows.abortCount; i++) {
