@@ -85,11 +85,16 @@ async function throughput(cfg: WorkloadConfig): Promise<number> {
 async function scaling(quick: boolean): Promise<BenchResult[]> {
   const seconds = quick ? 0.4 : 1.5;
   const reps = quick ? 1 : 3;
+  // ~170 ns of arithmetic per operation: the compute-bearing case of node-costs.md
+  const computeNs = 170;
   const configs: Array<[string, WorkloadConfig]> = [];
   for (const workload of ['disjoint', 'hotspot'] as const) {
-    for (const workers of [1, 2, 4]) configs.push([`stm-${workload}-${workers}`, { workload, mode: 'stm', workers, seconds }]);
-    for (const workers of quick ? [2] : [1, 2, 4]) configs.push([`gil-${workload}-${workers}`, { workload, mode: 'gil', workers, seconds }]);
+    for (const workers of [1, 2, 4]) configs.push([`stm-${workload}-${workers}`, { workload, mode: 'stm', workers, seconds, computeNs }]);
+    for (const workers of quick ? [2] : [1, 2, 4]) configs.push([`gil-${workload}-${workers}`, { workload, mode: 'gil', workers, seconds, computeNs }]);
   }
+  // and the case where a global lock must win: transactions that only touch the heap
+  configs.push(['stm-bare-2', { workload: 'disjoint', mode: 'stm', workers: 2, seconds, computeNs: 0 }]);
+  configs.push(['gil-bare-2', { workload: 'disjoint', mode: 'gil', workers: 2, seconds, computeNs: 0 }]);
   const res = new Map<string, number[]>();
   for (let r = 0; r < reps; r++) {
     for (const [key, cfg] of configs) {
@@ -99,7 +104,7 @@ async function scaling(quick: boolean): Promise<BenchResult[]> {
   }
   const m = (k: string) => median(res.get(k) ?? [NaN]);
   const k = (x: number) => `${round(x / 1000, 1)}k tx/s`;
-  const body = 'transactions of 10 read-modify-writes of random elements of a 64 Ki array with ~100 ns of arithmetic per operation inside the transaction';
+  const body = `transactions of 10 read-modify-writes of random elements of a 64 Ki array with ~${computeNs} ns of arithmetic per operation inside the transaction`;
   const tbl = (w: string) => [1, 2, 4].map((n) => `${n}w ${k(m(`stm-${w}-${n}`))}`).join(', ');
   return [
     {
@@ -122,6 +127,13 @@ async function scaling(quick: boolean): Promise<BenchResult[]> {
       unit: 'x',
       better: 'higher',
       detail: `low-conflict workload at 2 workers: STM ${k(m('stm-disjoint-2'))} vs the same bodies on plain typed arrays under one global Atomics mutex ${k(m('gil-disjoint-2'))}${quick ? '' : ` (GIL 1w ${k(m('gil-disjoint-1'))}, 4w ${k(m('gil-disjoint-4'))})`}`,
+    },
+    {
+      name: 'runtime.vs_gil_2w_nocompute_x',
+      value: round(m('stm-bare-2') / m('gil-bare-2')),
+      unit: 'x',
+      better: 'higher',
+      detail: `the same transactions without the arithmetic (they only touch the heap), 2 workers: STM ${k(m('stm-bare-2'))} vs global lock ${k(m('gil-bare-2'))}; here a lock is expected to win (node-costs.md: 2.4-4x)`,
     },
     {
       name: 'runtime.hotspot_scaling_2w_x',
