@@ -372,6 +372,8 @@ class Walker {
   /** names inferred by parents for function/class nodes */
   private readonly inferred = new Map<N, string>();
   private fn = '<top-level>';
+  /** the function being visited wrote the temporary (see visitFunction) */
+  private tempUsed = false;
   private className = '<class>';
   private withDepth = 0;
 
@@ -414,6 +416,7 @@ class Walker {
 
   /** `(__stm$t=node, store, __stm$t)`: the store happens after node is evaluated. */
   private wrapAfter(node: N, k: number, mapTo?: number): void {
+    this.tempUsed = true;
     this.prefix(node.start, '(__stm$t=');
     this.suffix(node.end, `,${this.store(k)},__stm$t)`, mapTo);
   }
@@ -532,9 +535,18 @@ class Walker {
 
   private visitFunction(node: N): void {
     const outer = this.fn;
+    const outerTemp = this.tempUsed;
+    this.tempUsed = false;
     this.fn = this.inferred.get(node) ?? node.id?.name ?? (outer === '<top-level>' ? '<anonymous>' : `${outer}/<anonymous>`);
     this.visitAll(node.params);
     this.visit(node.body);
+    // A function that needs the temporary gets its own (a `var` at the end of
+    // its body, hoisted, so no column before it moves): a module-level one is
+    // a context slot, and storing a double there allocates a heap number on
+    // every access in hot loops. Expression-bodied arrows (no statement list)
+    // and parameter defaults use the enclosing binding, ultimately the module's.
+    if (this.tempUsed && node.body.type === 'BlockStatement') this.suffix(node.body.end - 1, ';var __stm$t;');
+    this.tempUsed = outerTemp;
     this.fn = outer;
   }
 

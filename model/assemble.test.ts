@@ -29,6 +29,18 @@ function run(words: Uint32Array, chunk = words.length / 8) {
 }
 
 describe('EventAssembler', () => {
+  it('reads a tx_span record as a whole committed attempt, and a retry after an abort as one attempt more', () => {
+    const r = rec();
+    r.worker(1).span(100, 250, { writes: 3 }).start(300).abort(350, 'write-read', { culprit: [2, 9] }).span(360, 420);
+    const { log } = run(r.records());
+    expect(log).toEqual([
+      'attempt w1 tx1#1 100-250 committed flags0 wait0 inev0',
+      'attempt w1 tx2#1 300-350 aborted flags0 wait0 inev0',
+      'abort w1 tx2 @350 kind0 obj0.-1 by w2 tx9 wait0 lost50',
+      'attempt w1 tx2#2 360-420 committed flags0 wait0 inev0',
+    ]);
+  });
+
   it('turns one worker stream into attempts, aborts and waits', () => {
     const r = rec();
     r.worker(1)

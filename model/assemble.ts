@@ -146,6 +146,7 @@ export class TeeSink implements AttemptSink {
 // Local copies of the codes: plain numbers keep the dispatch a jump table.
 const TX_START = Ev.TxStart;
 const TX_COMMIT = Ev.TxCommit;
+const TX_SPAN = Ev.TxSpan;
 const TX_ABORT = Ev.TxAbort;
 const ABORT_CULPRIT = Ev.AbortCulprit;
 const TX_INEVITABLE = Ev.TxInevitable;
@@ -272,6 +273,13 @@ export class EventAssembler {
         case TX_COMMIT:
           this.txEnd(worker, txSeq, t, 0, w[o + 6], w[o + 4], w[o + 5]);
           break;
+        case TX_SPAN: {
+          // start + commit in one record: open the attempt at its start, close it now
+          const fw = w[o + 7];
+          this.txStart(worker, txSeq, t - (w[o + 4] >>> 0), w[o + 6], w[o + 5], fw & 0xff);
+          this.txEnd(worker, txSeq, t, 0, fw & 0xff, 0, fw >>> 8);
+          break;
+        }
         case TX_ABORT:
           if (this.open[worker] === 0) this.anomalies.orphans++;
           this.pend[worker] = 1;

@@ -80,6 +80,15 @@ export const enum Ev {
   /** Events were dropped on this worker before this point. p0 = count low, p1 = count high. */
   Dropped = 9,
   /**
+   * A whole attempt that committed with nothing else recorded in between: the
+   * common case, in one record instead of TxStart + TxCommit (half the ring and
+   * file traffic). Time = commit time. p0 = duration ns (u32; longer attempts
+   * are written as TxStart + TxCommit), p1 = site of the atomic() call,
+   * p2 = name string id (0 unnamed), p3 = flags (TxFlag, bits 0-7) | writes << 8
+   * (saturating at 2^24-1). `extra` = attempt number.
+   */
+  TxSpan = 11,
+  /**
    * A transaction was blocked by an inevitable transaction (time spent waiting
    * is charged to a conflict group of kind `inevitable`). Emitted at WaitEnd of
    * an inevitable wait. p0 = blocker worker, p1 = blocker txSeq, p2 = blocker
@@ -225,6 +234,7 @@ export const EVENT_TABLE: EventSpec[] = [
   { code: Ev.WaitEnd, name: 'wait_end', definition: false, fields: [...common, p('reason', 4)] },
   { code: Ev.TxFail, name: 'tx_fail', definition: false, fields: [...common, p('message', 4), p('site', 5)] },
   { code: Ev.Dropped, name: 'dropped', definition: false, fields: [...common, p('countLo', 4), p('countHi', 5)] },
+  { code: Ev.TxSpan, name: 'tx_span', definition: false, fields: [...common, p('durationNs', 4), p('site', 5), p('name', 6), p('flagsWrites', 7)] },
   { code: Ev.Blocked, name: 'blocked', definition: false, fields: [...common, p('blockerWorker', 4, 'i32'), p('blockerTxSeq', 5), p('blockerSite', 6), p('waitNs', 7)] },
   { code: Ev.DefString, name: 'def_string', definition: true, fields: [p('id', 4), p('byteLength', 5)] },
   { code: Ev.DefSite, name: 'def_site', definition: true, fields: [p('id', 4), p('file', 5), p('line', 6), p('column', 7)] },

@@ -883,7 +883,7 @@ export class Heap implements HeapViews {
     if (this.wsCount === 0 && this.dlCount === 0) {
       // Read-only: the snapshot was current at the last read, so the
       // transaction serialises there. Nothing to publish.
-      if (RECORDER && this.recording) this.recorder!.txCommit(this.txSeq, this.attempt, this.clock.now(), this.rlCount, 0, this.inevitable, 0);
+      if (RECORDER && this.recording) this.recorder!.txCommit(this.txSeq, this.attempt, this.rlCount, 0, this.inevitable, 0);
       return;
     }
     // Fast path: nobody committed since our snapshot, so no validation is needed.
@@ -923,7 +923,7 @@ export class Heap implements HeapViews {
     Atomics.store(i32, GS_WORD, version);
     if (Atomics.load(i32, W_GS_WAITERS) !== 0) Atomics.notify(i32, GS_WORD);
     if (version >= GS_RENORMALIZE_AT) this.mustRenormalize = true;
-    if (RECORDER && this.recording) this.recorder!.txCommit(this.txSeq, this.attempt, this.clock.now(), this.rlCount, this.wsCount + this.dlCount, this.inevitable, version);
+    if (RECORDER && this.recording) this.recorder!.txCommit(this.txSeq, this.attempt, this.rlCount, this.wsCount + this.dlCount, this.inevitable, version);
   }
 
   /**
@@ -1144,7 +1144,7 @@ export class Heap implements HeapViews {
     const la = this.la;
     const now = this.clock.now();
     let victimSite = la.victimSite;
-    if (victimSite === 0) victimSite = this.recorder!.captureAbortSite();
+    if (victimSite === 0) victimSite = this.recorder!.captureAbortSite(la.slot, now);
     this.recorder!.txAbort(this.txSeq, this.attempt, now, la.kind, la.obj, la.slot, victimSite, la.culpritWorker, la.culpritTxSeq, la.culpritSite, la.wait);
   }
 

@@ -16,6 +16,7 @@ import { captureUserFrames, type RawFrame } from './stacks.ts';
 
 interface EngineView {
   readonly thread: number;
+  readonly clock: { now(): number };
 }
 
 /** Dynamic sites (stack frames not registered by the transform) are numbered from here. */
@@ -25,6 +26,7 @@ const encoder = new TextEncoder();
 
 export class Recorder {
   private readonly ring: RingWriter;
+  private readonly clock: { now(): number };
   private readonly worker: number;
   private readonly registry: SiteRegistry;
   private readonly depth: number;
@@ -44,6 +46,7 @@ export class Recorder {
    */
   readonly sampleEvery: number;
   private deferred = false;
+  private dSampled = true;
   private dTxSeq = 0;
   private dAttempt = 0;
   private dTime = 0;
@@ -52,6 +55,7 @@ export class Recorder {
 
   constructor(engine: EngineView, ring: RingWriter, depth: number) {
     this.ring = ring;
+    this.clock = engine.clock;
     this.worker = engine.thread;
     this.registry = siteRegistry();
     this.depth = depth;
@@ -66,6 +70,8 @@ export class Recorder {
     this.nextString = 1;
     this.defined = new Uint8Array(256);
     this.dynamicSites.clear();
+    this.abortSites.clear();
+    this.abortSiteTime.clear();
     this.nextDynamic = DYNAMIC_SITE_BASE;
     this.nextStack = 1;
     this.pending.length = 0;
@@ -81,20 +87,20 @@ export class Recorder {
     return false;
   }
 
+  /**
+   * The start of an attempt is held back: if the attempt commits with nothing
+   * else recorded in between (the common case) one `tx_span` record describes
+   * it whole; if anything happens first (abort, wait, inevitable, failure) the
+   * start is written then, with its original time.
+   */
   txStart(txSeq: number, attempt: number, t: number, name: string, site: number): void {
-    const nameId = name === '' ? 0 : this.str(name);
-    const s = this.useSite(site);
-    if (this.sampleEvery > 1 && txSeq % this.sampleEvery !== 0) {
-      this.deferred = true;
-      this.dTxSeq = txSeq;
-      this.dAttempt = attempt;
-      this.dTime = t;
-      this.dName = nameId;
-      this.dSite = s;
-      return;
-    }
-    this.deferred = false;
-    this.writeStart(txSeq, attempt, t, nameId, s);
+    this.deferred = true;
+    this.dTxSeq = txSeq;
+    this.dAttempt = attempt;
+    this.dTime = t;
+    this.dName = name === '' ? 0 : this.str(name);
+    this.dSite = this.useSite(site);
+    this.dSampled = this.sampleEvery === 1 || txSeq % this.sampleEvery === 0;
   }
 
   private writeStart(txSeq: number, attempt: number, t: number, nameId: number, site: number): void {
@@ -109,14 +115,29 @@ export class Recorder {
     this.writeStart(this.dTxSeq, this.dAttempt, this.dTime, this.dName, this.dSite);
   }
 
-  txCommit(txSeq: number, attempt: number, t: number, reads: number, writes: number, inevitable: boolean, version: number): void {
+  txCommit(txSeq: number, attempt: number, reads: number, writes: number, inevitable: boolean, version: number): void {
+    const flags = (inevitable ? 1 : 0) | (writes === 0 ? 2 : 0) | (this.dName !== 0 ? 4 : 0);
     if (this.deferred) {
-      // an unsampled transaction that committed quietly: nothing to record
       this.deferred = false;
+      // an unsampled transaction that committed quietly: nothing to record
+      if (!this.dSampled) return;
+      const t = this.clock.now();
+      const duration = t - this.dTime;
+      if (duration < 4294967296) {
+        if (!this.canWrite()) return;
+        const fw = flags | (Math.min(writes, 0xffffff) << 8);
+        this.ring.put(header(Ev.TxSpan, this.worker, Math.min(attempt, 0xffff)), txSeq, t, duration, this.dSite, this.dName, fw);
+        return;
+      }
+      this.writeStart(this.dTxSeq, this.dAttempt, this.dTime, this.dName, this.dSite);
+      this.writeCommit(txSeq, attempt, t, reads, writes, flags, version);
       return;
     }
+    this.writeCommit(txSeq, attempt, this.clock.now(), reads, writes, flags, version);
+  }
+
+  private writeCommit(txSeq: number, attempt: number, t: number, reads: number, writes: number, flags: number, version: number): void {
     if (!this.canWrite()) return;
-    const flags = (inevitable ? 1 : 0) | (writes === 0 ? 2 : 0);
     this.ring.put(header(Ev.TxCommit, this.worker, Math.min(attempt, 0xffff)), txSeq, t, reads, writes, flags, version);
   }
 
@@ -244,11 +265,31 @@ export class Recorder {
     return site;
   }
 
+  /** slot → [dynamic site, time captured] of the last abort stack captured for it */
+  private abortSites = new Map<number, number>();
+  private abortSiteTime = new Map<number, number>();
+
   /**
    * For code that was not transformed: captures the stack where the abort was
    * detected and returns a site for its innermost user frame (0 if none).
+   * A capture costs ~10 µs, so a thread captures at most once per second for
+   * each conflicting slot and reuses that stack in between: the same slot
+   * almost always conflicts at the same code.
    */
-  captureAbortSite(): number {
+  captureAbortSite(slot: number, now: number): number {
+    const known = this.abortSites.get(slot);
+    if (known !== undefined && now - this.abortSiteTime.get(slot)! < 1e9) return known;
+    const site = this.captureAbortStack();
+    if (this.abortSites.size > 4096) {
+      this.abortSites.clear();
+      this.abortSiteTime.clear();
+    }
+    this.abortSites.set(slot, site);
+    this.abortSiteTime.set(slot, now);
+    return site;
+  }
+
+  private captureAbortStack(): number {
     const frames = captureUserFrames(this.depth).map((f) => this.mapFrame(f));
     if (frames.length === 0) return 0;
     const key = frames.map((f) => `${f.file}:${f.line}:${f.column}`).join('|');

@@ -229,6 +229,21 @@ export class RecordingBuilder {
     return this.ev(Ev.TxCommit, t, o.reads ?? 0, o.writes ?? 0, o.inevitable ? TxFlag.Inevitable : 0, o.version ?? 0);
   }
 
+  /**
+   * A whole committed attempt in one `tx_span` record (what the runtime writes
+   * for an attempt with nothing else recorded in between).
+   */
+  span(start: number, end: number, o: { site?: SiteRef; name?: string; writes?: number; inevitable?: boolean } = {}): this {
+    const w = this.w;
+    const tx = this.lastAborted.get(w) && (this.txSeq.get(w) ?? 0) > 0 ? this.txSeq.get(w)! : (this.txSeq.get(w) ?? 0) + 1;
+    this.txSeq.set(w, tx);
+    this.lastAborted.set(w, false);
+    const site = o.site ? this.siteId(w, o.site) : 0;
+    const name = o.name ? this.str(w, o.name) : 0;
+    const flags = (o.name ? TxFlag.Named : 0) | (o.inevitable ? TxFlag.Inevitable : 0);
+    return this.ev(Ev.TxSpan, end, end - start, site, name, flags | (Math.min(o.writes ?? 0, 0xffffff) << 8));
+  }
+
   /** The current attempt aborts (TxAbort + AbortCulprit). */
   abort(t: number, kind: ConflictKindName, o: AbortOptions = {}): this {
     const w = this.w;
