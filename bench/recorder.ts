@@ -21,6 +21,8 @@ interface Tput {
 function noRecorderTree(): string {
   const dir = join(repo, 'node_modules', '.cache', `stmscope-bench-none-${process.pid}`);
   for (const d of ['runtime', 'model', 'bench/workloads', 'fixtures/kmeans', 'instrumentation']) cpSync(join(repo, d), join(dir, d), { recursive: true });
+  // inside node_modules no package.json of ours applies: say the copy is ES modules
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
   let patched = 0;
   for (const f of readdirSync(join(dir, 'runtime'))) {
     if (!f.endsWith('.ts')) continue;
@@ -38,7 +40,7 @@ function noRecorderTree(): string {
 
 export async function benchRecorder(opts: { quick: boolean }): Promise<BenchResult[]> {
   const seconds = opts.quick ? 0.5 : 2;
-  const reps = opts.quick ? 1 : 5;
+  const reps = opts.quick ? 1 : 7;
   const none = noRecorderTree();
   const tmp = mkdtempSync(join(tmpdir(), 'stmscope-bench-rec-'));
   const results: BenchResult[] = [];
