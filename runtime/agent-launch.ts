@@ -50,6 +50,21 @@ export function agentConfigFromEnv(env: NodeJS.ProcessEnv = process.env): AgentC
   return { recordFile, server, listen, sampleEvery: sample && sample > 1 ? Math.floor(sample) : undefined };
 }
 
+/**
+ * Resolves true once the agent thread is up (false when no agent runs or it
+ * did not start within `timeoutMs`). Benchmarks wait for it so they measure
+ * the steady state, not the agent's start-up.
+ */
+export async function agentReady(timeoutMs = 10_000): Promise<boolean> {
+  if (agent === null) return false;
+  const end = Date.now() + timeoutMs;
+  while (Atomics.load(agent.control, A_READY) !== 1) {
+    if (Date.now() > end) return false;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return true;
+}
+
 /** Whether an agent runs in this process. */
 export function agentRunning(): boolean {
   return agent !== null;

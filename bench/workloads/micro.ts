@@ -9,7 +9,7 @@ import { atomic, createHeap, TArray } from '../../runtime/index.ts';
 const op = process.argv[2] ?? 'read';
 const ms = Number(process.argv[3] ?? 500);
 const N = 1 << 16;
-createHeap({ size: 32 << 20, agent: false });
+createHeap({ size: 32 << 20, agent: process.env.STMSCOPE_RECORD_FILE !== undefined });
 const arr = TArray.create('f64', N);
 const plain = new Float64Array(N);
 let seed = 12345;

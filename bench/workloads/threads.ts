@@ -19,6 +19,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { atomic, attachHeap, createHeap, TArray, type Heap } from '../../runtime/index.ts';
 import { launchWorker } from '../../runtime/worker-launch.ts';
+import { agentReady } from '../../runtime/agent-launch.ts';
 
 export interface WorkloadConfig {
   workload: 'disjoint' | 'hotspot' | 'bank' | 'kmeans';
@@ -78,6 +79,9 @@ if (isMainThread) {
     w.on('error', reject);
   }));
   while (Atomics.load(ctl, CTL_READY) < config.workers) await new Promise((r) => setTimeout(r, 5));
+  // measure the steady state: the in-process agent (if any) has finished starting
+  await agentReady();
+  await new Promise((r) => setTimeout(r, 100));
   const t0 = performance.now();
   Atomics.store(ctl, CTL_START, 1);
   Atomics.notify(ctl, CTL_START);
