@@ -39,7 +39,7 @@ function noRecorderTree(): string {
 }
 
 export async function benchRecorder(opts: { quick: boolean }): Promise<BenchResult[]> {
-  const seconds = opts.quick ? 0.5 : 2;
+  const seconds = opts.quick ? 0.3 : 2;
   const reps = opts.quick ? 1 : 7;
   const none = noRecorderTree();
   const tmp = mkdtempSync(join(tmpdir(), 'stmscope-bench-rec-'));

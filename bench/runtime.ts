@@ -4,7 +4,7 @@
  * lock. Every configuration runs in its own process; repetitions are
  * interleaved and the median is reported (the machine is noisy).
  */
-import { median, round, runJson, type BenchResult } from './util.ts';
+import { median, round, runJson, runJsonLines, type BenchResult } from './util.ts';
 import type { WorkloadConfig } from './workloads/threads.ts';
 
 const TSX = ['--import', 'tsx'];
@@ -26,11 +26,16 @@ interface Kmeans {
 
 async function micro(quick: boolean): Promise<BenchResult[]> {
   const reps = quick ? 1 : 3;
-  const ms = quick ? 150 : 500;
+  const ms = quick ? 80 : 500;
   const ops = ['plain', 'read', 'write', 'rmw'];
   const runs: Record<string, Micro[]> = { plain: [], read: [], write: [], rmw: [] };
   for (let r = 0; r < reps; r++) {
-    for (const op of ops) runs[op].push(await runJson<Micro>([...TSX, 'bench/workloads/micro.ts', op, String(ms)]));
+    if (quick) {
+      // one process for all four: less start-up, same figures within the noise
+      for (const m of await runJsonLines<Micro>([...TSX, 'bench/workloads/micro.ts', ops.join(','), String(ms)])) runs[m.op].push(m);
+    } else {
+      for (const op of ops) runs[op].push(await runJson<Micro>([...TSX, 'bench/workloads/micro.ts', op, String(ms)]));
+    }
   }
   const at = (op: string, k: number) => median(runs[op].map((m) => m.nsPerAccess[k]));
   const plain = at('plain', 100);
@@ -53,7 +58,7 @@ async function micro(quick: boolean): Promise<BenchResult[]> {
 }
 
 async function kmeans(quick: boolean): Promise<BenchResult[]> {
-  const cfg = quick ? { n: 4096, d: 32, k: 40, iterations: 3, reps: 3 } : { n: 16384, d: 32, k: 40, iterations: 5, reps: 5 };
+  const cfg = quick ? { n: 4096, d: 32, k: 40, iterations: 2, reps: 2 } : { n: 16384, d: 32, k: 40, iterations: 5, reps: 5 };
   const r = await runJson<Kmeans>([...TSX, 'bench/workloads/kmeans-overhead.ts', JSON.stringify(cfg)]);
   if (!r.sameResult) throw new Error('k-means: the STM versions computed different centres than the plain version');
   const plain = median(r.plainMs);
@@ -83,7 +88,7 @@ async function throughput(cfg: WorkloadConfig): Promise<number> {
 }
 
 async function scaling(quick: boolean): Promise<BenchResult[]> {
-  const seconds = quick ? 0.4 : 1.5;
+  const seconds = quick ? 0.25 : 1.5;
   const reps = quick ? 1 : 3;
   // ~170 ns of arithmetic per operation: the compute-bearing case of node-costs.md
   const computeNs = 170;

@@ -27,6 +27,11 @@ export const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 1
  * from one configuration leaks into another.
  */
 export function runJson<T>(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 300_000): Promise<T> {
+  return runJsonLines<T>(args, env, timeoutMs).then((lines) => lines[lines.length - 1]);
+}
+
+/** Like runJson, but every JSON line the process printed, in order. */
+export function runJsonLines<T>(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 300_000): Promise<T[]> {
   return new Promise((resolveP, reject) => {
     const child = spawn(process.execPath, args, { cwd: repo, env: { ...process.env, STMSCOPE_AGENT: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -36,13 +41,12 @@ export function runJson<T>(args: string[], env: NodeJS.ProcessEnv = {}, timeoutM
     child.stderr.on('data', (d) => (err += d));
     child.on('exit', (code) => {
       clearTimeout(timer);
-      const line = out
+      const lines = out
         .trim()
         .split('\n')
-        .reverse()
-        .find((l) => l.startsWith('{'));
-      if (code !== 0 || !line) reject(new Error(`node ${args.join(' ')} failed (${code}): ${err.slice(-2000) || out.slice(-500)}`));
-      else resolveP(JSON.parse(line) as T);
+        .filter((l) => l.startsWith('{'));
+      if (code !== 0 || lines.length === 0) reject(new Error(`node ${args.join(' ')} failed (${code}): ${err.slice(-2000) || out.slice(-500)}`));
+      else resolveP(lines.map((l) => JSON.parse(l) as T));
     });
   });
 }

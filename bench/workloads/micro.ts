@@ -1,12 +1,13 @@
 /**
- * Per-access barrier cost: `node --import tsx bench/workloads/micro.ts <op> <ms>`
- * prints `{ op, nsPerAccess: { 1, 10, 100 } }` for transactions of 1, 10 and 100
+ * Per-access barrier cost: `node --import tsx bench/workloads/micro.ts <op>[,<op>…] <ms>`
+ * prints `{ op, nsPerAccess: { 1, 10, 100 } }` (one line per op) for transactions of 1, 10 and 100
  * accesses (`op`: plain | read | write | rmw; plain = the same loop on a plain
  * Float64Array outside any transaction). Random elements of a 64 Ki array.
  */
 import { atomic, createHeap, TArray } from '../../runtime/index.ts';
 
-const op = process.argv[2] ?? 'read';
+const ops = (process.argv[2] ?? 'read').split(',');
+let op = ops[0];
 const ms = Number(process.argv[3] ?? 500);
 const N = 1 << 16;
 createHeap({ size: 32 << 20, agent: process.env.STMSCOPE_RECORD_FILE !== undefined });
@@ -70,6 +71,9 @@ function measure(k: number): number {
   return ((performance.now() - t0) * 1e6) / n;
 }
 
-const out: Record<number, number> = {};
-for (const k of [1, 10, 100]) out[k] = measure(k);
-process.stdout.write(JSON.stringify({ op, nsPerAccess: out, sink: sink > 0 }) + '\n');
+for (const o of ops) {
+  op = o;
+  const out: Record<number, number> = {};
+  for (const k of [1, 10, 100]) out[k] = measure(k);
+  process.stdout.write(JSON.stringify({ op, nsPerAccess: out, sink: sink > 0 }) + '\n');
+}
