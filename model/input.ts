@@ -12,7 +12,7 @@
  * ```
  */
 
-import { MAGIC } from './format.ts';
+import { MAGIC, concatBytes } from './format.ts';
 import { C7_HEADER, C8_HEADER } from './pypy/events.ts';
 import { PypyFormatError, PypyLogConverter, describeBytes, type PypyImportOptions, type PypyImportStatus } from './pypy/convert.ts';
 
@@ -170,15 +170,7 @@ export function convertInput(bytes: Uint8Array, opts: InputOptions = {}): { byte
   const input = new RecordingInput((b) => pieces.push(b), opts);
   input.feed(bytes);
   const status = input.finish();
-  let n = 0;
-  for (const p of pieces) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return { bytes: out, status };
+  return { bytes: concatBytes(pieces), status };
 }
 
 export { PypyFormatError };

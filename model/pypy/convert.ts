@@ -40,7 +40,7 @@
  */
 
 import { ConflictKind, WaitReason } from '../records.ts';
-import { RecordingEncoder, type RecordingMeta } from '../format.ts';
+import { RecordingEncoder, concatBytes, type RecordingMeta } from '../format.ts';
 import {
   C7_HEADER,
   C7_MAX_MARKER,
@@ -985,13 +985,5 @@ export function convertPypyLog(bytes: Uint8Array, opts: PypyImportOptions = {}):
   const conv = new PypyLogConverter((b) => pieces.push(b), opts);
   conv.feed(bytes);
   const status = conv.finish();
-  let n = 0;
-  for (const p of pieces) n += p.length;
-  const out = new Uint8Array(n);
-  let at = 0;
-  for (const p of pieces) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return { bytes: out, status };
+  return { bytes: concatBytes(pieces), status };
 }
