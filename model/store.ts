@@ -87,6 +87,86 @@ const inevitableSchema = { worker: Uint8Array, txSeq: Uint32Array, time: Float64
 const failSchema = { worker: Uint8Array, txSeq: Uint32Array, time: Float64Array, message: Uint32Array, site: Uint32Array };
 const dropSchema = { worker: Uint8Array, time: Float64Array, count: Float64Array };
 
+/**
+ * Column schemas of the attempt, abort, wait and blocked tables, shared with
+ * other stores of the same rows (the server's disk-backed timeline).
+ */
+export const STORE_SCHEMAS = { attempts: attemptSchema, aborts: abortSchema, waits: waitSchema, blocked: blockedSchema };
+export type AttemptTable = ColumnTable<typeof attemptSchema>;
+export type AbortTable = ColumnTable<typeof abortSchema>;
+export type WaitTable = ColumnTable<typeof waitSchema>;
+export type BlockedTable = ColumnTable<typeof blockedSchema>;
+
+/** Appends an attempt row (the AttemptSink.attempt arguments); returns its row. */
+export function addAttemptRow(t: AttemptTable, worker: number, txSeq: number, attempt: number, startNs: number, endNs: number, outcome: number, flags: number, name: number, site: number, waitNs: number, inevitableNs: number, reads: number, writes: number): number {
+  const r = t.add();
+  const c = t.cols;
+  c.worker[r] = worker;
+  c.txSeq[r] = txSeq;
+  c.attempt[r] = attempt;
+  c.start[r] = startNs;
+  c.end[r] = endNs;
+  c.outcome[r] = outcome;
+  c.flags[r] = flags;
+  c.name[r] = name;
+  c.site[r] = site;
+  c.waitNs[r] = waitNs;
+  c.inevitableNs[r] = inevitableNs;
+  c.reads[r] = reads;
+  c.writes[r] = writes;
+  c.abort[r] = -1;
+  return r;
+}
+
+/** Appends an abort row pointing at attempt row `attemptId`; returns its row. */
+export function addAbortRow(t: AbortTable, attemptId: number, worker: number, txSeq: number, timeNs: number, kind: number, object: number, field: number, victimSite: number, culpritWorker: number, culpritTxSeq: number, culpritSite: number, waitNs: number, timeLostNs: number): number {
+  const r = t.add();
+  const c = t.cols;
+  c.attempt[r] = attemptId;
+  c.worker[r] = worker;
+  c.txSeq[r] = txSeq;
+  c.time[r] = timeNs;
+  c.kind[r] = kind;
+  c.object[r] = object;
+  c.field[r] = field;
+  c.victimSite[r] = victimSite;
+  c.culpritWorker[r] = culpritWorker;
+  c.culpritTxSeq[r] = culpritTxSeq;
+  c.culpritSite[r] = culpritSite;
+  c.waitNs[r] = waitNs;
+  c.timeLostNs[r] = timeLostNs;
+  return r;
+}
+
+/** Appends a wait row (AttemptSink.wait arguments). */
+export function addWaitRow(t: WaitTable, worker: number, txSeq: number, beginNs: number, endNs: number, reason: number, blockerWorker: number, blockerTxSeq: number, site: number, inAttempt: boolean): void {
+  const r = t.add();
+  const c = t.cols;
+  c.worker[r] = worker;
+  c.txSeq[r] = txSeq;
+  c.begin[r] = beginNs;
+  c.end[r] = endNs;
+  c.reason[r] = reason;
+  c.blockerWorker[r] = blockerWorker;
+  c.blockerTxSeq[r] = blockerTxSeq;
+  c.site[r] = site;
+  c.inAttempt[r] = inAttempt ? 1 : 0;
+}
+
+/** Appends a blocked-by-inevitable row (AttemptSink.blocked arguments). */
+export function addBlockedRow(t: BlockedTable, worker: number, txSeq: number, timeNs: number, blockerWorker: number, blockerTxSeq: number, blockerSite: number, waitNs: number, waiterSite: number): void {
+  const r = t.add();
+  const c = t.cols;
+  c.worker[r] = worker;
+  c.txSeq[r] = txSeq;
+  c.time[r] = timeNs;
+  c.blockerWorker[r] = blockerWorker;
+  c.blockerTxSeq[r] = blockerTxSeq;
+  c.blockerSite[r] = blockerSite;
+  c.waitNs[r] = waitNs;
+  c.waiterSite[r] = waiterSite;
+}
+
 /** Options of {@link EventStore}. */
 export interface StoreOptions {
   /** Initial rows per table (default 1024); tables double as needed. */
@@ -153,75 +233,23 @@ export class EventStore implements AttemptSink {
   // -- AttemptSink ----------------------------------------------------------
 
   attempt(worker: number, txSeq: number, attempt: number, startNs: number, endNs: number, outcome: number, flags: number, name: number, site: number, waitNs: number, inevitableNs: number, reads: number, writes: number): void {
-    const t = this.attempts;
-    const r = t.add();
-    const c = t.cols;
-    c.worker[r] = worker;
-    c.txSeq[r] = txSeq;
-    c.attempt[r] = attempt;
-    c.start[r] = startNs;
-    c.end[r] = endNs;
-    c.outcome[r] = outcome;
-    c.flags[r] = flags;
-    c.name[r] = name;
-    c.site[r] = site;
-    c.waitNs[r] = waitNs;
-    c.inevitableNs[r] = inevitableNs;
-    c.reads[r] = reads;
-    c.writes[r] = writes;
-    c.abort[r] = -1;
+    const r = addAttemptRow(this.attempts, worker, txSeq, attempt, startNs, endNs, outcome, flags, name, site, waitNs, inevitableNs, reads, writes);
     if (outcome === Outcome.Committed) this.committedIndex.add(worker, txSeq, r);
   }
 
   abort(worker: number, txSeq: number, timeNs: number, kind: number, object: number, field: number, victimSite: number, culpritWorker: number, culpritTxSeq: number, culpritSite: number, waitNs: number, timeLostNs: number): void {
-    const t = this.aborts;
-    const r = t.add();
-    const c = t.cols;
     // The assembler reports the aborted attempt right before its abort.
     const a = this.attempts.length - 1;
-    c.attempt[r] = a;
-    c.worker[r] = worker;
-    c.txSeq[r] = txSeq;
-    c.time[r] = timeNs;
-    c.kind[r] = kind;
-    c.object[r] = object;
-    c.field[r] = field;
-    c.victimSite[r] = victimSite;
-    c.culpritWorker[r] = culpritWorker;
-    c.culpritTxSeq[r] = culpritTxSeq;
-    c.culpritSite[r] = culpritSite;
-    c.waitNs[r] = waitNs;
-    c.timeLostNs[r] = timeLostNs;
+    const r = addAbortRow(this.aborts, a, worker, txSeq, timeNs, kind, object, field, victimSite, culpritWorker, culpritTxSeq, culpritSite, waitNs, timeLostNs);
     if (a >= 0) this.attempts.cols.abort[a] = r;
   }
 
   wait(worker: number, txSeq: number, beginNs: number, endNs: number, reason: number, blockerWorker: number, blockerTxSeq: number, site: number, inAttempt: boolean): void {
-    const t = this.waits;
-    const r = t.add();
-    const c = t.cols;
-    c.worker[r] = worker;
-    c.txSeq[r] = txSeq;
-    c.begin[r] = beginNs;
-    c.end[r] = endNs;
-    c.reason[r] = reason;
-    c.blockerWorker[r] = blockerWorker;
-    c.blockerTxSeq[r] = blockerTxSeq;
-    c.site[r] = site;
-    c.inAttempt[r] = inAttempt ? 1 : 0;
+    addWaitRow(this.waits, worker, txSeq, beginNs, endNs, reason, blockerWorker, blockerTxSeq, site, inAttempt);
   }
 
   blocked(worker: number, txSeq: number, timeNs: number, blockerWorker: number, blockerTxSeq: number, blockerSite: number, waitNs: number, waiterSite: number): void {
-    const t = this.blockedWaits;
-    const r = t.add();
-    const c = t.cols;
-    c.worker[r] = worker;
-    c.txSeq[r] = txSeq;
-    c.time[r] = timeNs;
-    c.blockerWorker[r] = blockerWorker;
-    c.blockerTxSeq[r] = blockerTxSeq;
-    c.blockerSite[r] = blockerSite;
-    c.waitNs[r] = waitNs;
-    c.waiterSite[r] = waiterSite;
+    addBlockedRow(this.blockedWaits, worker, txSeq, timeNs, blockerWorker, blockerTxSeq, blockerSite, waitNs, waiterSite);
   }
 
   inevitable(worker: number, txSeq: number, timeNs: number, reason: number, site: number): void {

@@ -6,7 +6,7 @@ const TASKS = new URL('./testing/bank-tasks.ts', import.meta.url);
 
 describe('bank transfers on a TransactionPool', () => {
   it('keeps the total constant under 10^5 concurrent transfers on 4 workers', async () => {
-    const heap = createHeap({ size: 16 << 20 });
+    createHeap({ size: 16 << 20 });
     const N = 64;
     const INITIAL = 1000;
     const accounts = TArray.create(Account, N, { label: 'accounts', init: (i) => Account.create({ balance: INITIAL }, { label: `acct${i}` }) });

@@ -29,9 +29,9 @@
  */
 import { Heap, currentHeap } from './heap.ts';
 import { StmError } from './errors.ts';
-import { K_REF, W_ROOTS } from './layout.ts';
+import { W_ROOTS } from './layout.ts';
 import { ENTRY_KEY_SLOT, ENTRY_MAP_SLOT, KEY_INT, KEY_STRING, readString, type TypeInfo } from './heap-reader.ts';
-import { findOrInsertNumber, forEachValue, hashNumber, lookupNumber } from './index-table.ts';
+import { findOrInsertNumber, forEachValue, hashNumber } from './index-table.ts';
 import { ObjShape } from '../model/records.ts';
 import {
   ObjectType,
@@ -161,10 +161,11 @@ export class TMap<K extends KeyKind = KeyKind, V extends ElementKind = ElementKi
     return mapType(key, value) as unknown as ObjectType & { makeView(h: Heap, a: number): TMap<K, V> };
   }
 
-  private keyNumber(key: KeyOf<K>, create: boolean): number {
+  /** The number a key is indexed by: the key itself, or the interned string's address. */
+  private keyNumber(key: KeyOf<K>): number {
     if (this.strKeys) {
       if (typeof key !== 'string') throw new StmError(`${this.type.name} keys are strings, got ${typeof key}`);
-      return create ? intern(this.$h, key) : intern(this.$h, key);
+      return intern(this.$h, key);
     }
     if (typeof key !== 'number' || !Number.isSafeInteger(key)) throw new StmError(`${this.type.name} keys are safe integers, got ${String(key)}`);
     return key;
@@ -173,7 +174,7 @@ export class TMap<K extends KeyKind = KeyKind, V extends ElementKind = ElementKi
   /** The entry for `key`, created (permanently, outside the transaction) if needed. */
   private entry(key: KeyOf<K>): number {
     const heap = this.$h;
-    const k = this.keyNumber(key, true);
+    const k = this.keyNumber(key);
     const map = this.$a;
     const kind = this.strKeys ? KEY_STRING : KEY_INT;
     return findOrInsertNumber(heap, this.owner, k, hashNumber(k), () => {
@@ -253,12 +254,6 @@ export class TMap<K extends KeyKind = KeyKind, V extends ElementKind = ElementKi
     const out: Array<[KeyOf<K>, ElementValue<V>]> = [];
     this.forEach((v, k) => out.push([k, v]));
     return out;
-  }
-
-  /** Whether an entry for `key` exists without creating one (no transactional read). @internal */
-  hasEntry(key: KeyOf<K>): boolean {
-    const k = this.keyNumber(key, false);
-    return lookupNumber(this.$h, this.owner, k, hashNumber(k)) !== 0;
   }
 }
 

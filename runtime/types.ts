@@ -13,7 +13,7 @@
  * the heap's barriers. Views are cheap and disposable; the object is the
  * address, so compare objects with `a.id === b.id` (or `sameObject`).
  */
-import { Heap, currentHeap, installHeapHooks, type Transaction } from './heap.ts';
+import { Heap, currentHeap, installHeapHooks } from './heap.ts';
 import { StmError } from './errors.ts';
 import { K_BOOL, K_F64, K_I32, K_REF, K_U32, TR_FIELDS, TR_NAME, TR_NEXT, TR_SHAPE, W_ROOTS, W_STRING_INDEX, W_TYPE_HEAD } from './layout.ts';
 import {
@@ -862,8 +862,3 @@ installHeapHooks(
     return { type: info.name, field, label };
   },
 );
-
-/** Runs `fn` in a transaction on `heap`, joining the running one if any. */
-export function inTx<T>(heap: Heap, fn: (tx: Transaction) => T): T {
-  return heap.atomic(fn);
-}

@@ -23,17 +23,11 @@ import { FileAppender } from './appender.ts';
 import { ColumnTable, type TypedArray, type TypedArrayCtor } from '../../model/columns.ts';
 import type { AttemptSink } from '../../model/assemble.ts';
 import { Definitions } from '../../model/defs.ts';
-import { EventStore } from '../../model/store.ts';
+import { STORE_SCHEMAS, addAbortRow, addAttemptRow, addBlockedRow, addWaitRow, type AbortTable, type AttemptTable, type BlockedTable, type WaitTable } from '../../model/store.ts';
 import { SegmentedTimeline, type HistogramStore, type SegmentProvider, type SegmentRows } from '../../model/timeline.ts';
 
-// The store's column schemas (same columns, same order), taken from a tiny store.
-const probe = new EventStore(new Definitions(), { initialCapacity: 1 });
-const SCHEMAS = {
-  attempts: probe.attempts.schema,
-  aborts: probe.aborts.schema,
-  waits: probe.waits.schema,
-  blocked: probe.blockedWaits.schema,
-};
+// The store's column schemas (same columns, same order).
+const SCHEMAS = STORE_SCHEMAS;
 type Schema = Record<string, TypedArrayCtor>;
 const TABLES = ['attempts', 'aborts', 'waits', 'blocked'] as const;
 type TableName = (typeof TABLES)[number];
@@ -209,7 +203,7 @@ class DetailFile {
 export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
   private readonly file: DetailFile;
   private readonly K: number;
-  private readonly tables: { [T in TableName]: ColumnTable<Schema> };
+  private readonly tables: { attempts: AttemptTable; aborts: AbortTable; waits: WaitTable; blocked: BlockedTable };
   /** global id of the tail's first row, per table */
   private readonly base: [number, number, number, number] = [0, 0, 0, 0];
   private readonly locs: SegmentLoc[] = [];
@@ -239,10 +233,10 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
     this.K = opts.segmentRows ?? 32768;
     this.segCache = new Lru(opts.segmentCacheBytes ?? 24 << 20);
     this.tables = {
-      attempts: new ColumnTable(SCHEMAS.attempts as Schema, this.K),
-      aborts: new ColumnTable(SCHEMAS.aborts as Schema, this.K),
-      waits: new ColumnTable(SCHEMAS.waits as Schema, this.K),
-      blocked: new ColumnTable(SCHEMAS.blocked as Schema, this.K),
+      attempts: new ColumnTable(SCHEMAS.attempts, this.K),
+      aborts: new ColumnTable(SCHEMAS.aborts, this.K),
+      waits: new ColumnTable(SCHEMAS.waits, this.K),
+      blocked: new ColumnTable(SCHEMAS.blocked, this.K),
     };
   }
 
@@ -281,80 +275,28 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
   // -- AttemptSink ------------------------------------------------------------
 
   attempt(worker: number, txSeq: number, attempt: number, startNs: number, endNs: number, outcome: number, flags: number, name: number, site: number, waitNs: number, inevitableNs: number, reads: number, writes: number): void {
-    const t = this.tables.attempts;
-    if (t.length >= this.K) this.seal();
-    const r = t.add();
-    const c = t.cols;
-    c.worker[r] = worker;
-    c.txSeq[r] = txSeq;
-    c.attempt[r] = attempt;
-    c.start[r] = startNs;
-    c.end[r] = endNs;
-    c.outcome[r] = outcome;
-    c.flags[r] = flags;
-    c.name[r] = name;
-    c.site[r] = site;
-    c.waitNs[r] = waitNs;
-    c.inevitableNs[r] = inevitableNs;
-    c.reads[r] = reads;
-    c.writes[r] = writes;
-    c.abort[r] = -1;
+    if (this.tables.attempts.length >= this.K) this.seal();
+    addAttemptRow(this.tables.attempts, worker, txSeq, attempt, startNs, endNs, outcome, flags, name, site, waitNs, inevitableNs, reads, writes);
     if (outcome === COMMITTED) (this.recent[worker] ??= new RecentCommits()).push(txSeq, endNs);
   }
 
   abort(worker: number, txSeq: number, timeNs: number, kind: number, object: number, field: number, victimSite: number, culpritWorker: number, culpritTxSeq: number, culpritSite: number, waitNs: number, timeLostNs: number): void {
-    const t = this.tables.aborts;
     // No seal here: the aborted attempt was reported just before and must stay in
     // the same segment (an all-aborts tail grows past K instead).
-    const r = t.add();
-    const c = t.cols;
     const at = this.tables.attempts;
     const a = at.length - 1;
-    c.attempt[r] = this.base[0] + a;
-    c.worker[r] = worker;
-    c.txSeq[r] = txSeq;
-    c.time[r] = timeNs;
-    c.kind[r] = kind;
-    c.object[r] = object;
-    c.field[r] = field;
-    c.victimSite[r] = victimSite;
-    c.culpritWorker[r] = culpritWorker;
-    c.culpritTxSeq[r] = culpritTxSeq;
-    c.culpritSite[r] = culpritSite;
-    c.waitNs[r] = waitNs;
-    c.timeLostNs[r] = timeLostNs;
+    const r = addAbortRow(this.tables.aborts, this.base[0] + a, worker, txSeq, timeNs, kind, object, field, victimSite, culpritWorker, culpritTxSeq, culpritSite, waitNs, timeLostNs);
     if (a >= 0) at.cols.abort[a] = this.base[1] + r;
   }
 
   wait(worker: number, txSeq: number, beginNs: number, endNs: number, reason: number, blockerWorker: number, blockerTxSeq: number, site: number, inAttempt: boolean): void {
-    const t = this.tables.waits;
-    if (t.length >= this.K) this.seal();
-    const r = t.add();
-    const c = t.cols;
-    c.worker[r] = worker;
-    c.txSeq[r] = txSeq;
-    c.begin[r] = beginNs;
-    c.end[r] = endNs;
-    c.reason[r] = reason;
-    c.blockerWorker[r] = blockerWorker;
-    c.blockerTxSeq[r] = blockerTxSeq;
-    c.site[r] = site;
-    c.inAttempt[r] = inAttempt ? 1 : 0;
+    if (this.tables.waits.length >= this.K) this.seal();
+    addWaitRow(this.tables.waits, worker, txSeq, beginNs, endNs, reason, blockerWorker, blockerTxSeq, site, inAttempt);
   }
 
   blocked(worker: number, txSeq: number, timeNs: number, blockerWorker: number, blockerTxSeq: number, blockerSite: number, waitNs: number, waiterSite: number): void {
-    const t = this.tables.blocked;
-    if (t.length >= this.K) this.seal();
-    const r = t.add();
-    const c = t.cols;
-    c.worker[r] = worker;
-    c.txSeq[r] = txSeq;
-    c.time[r] = timeNs;
-    c.blockerWorker[r] = blockerWorker;
-    c.blockerTxSeq[r] = blockerTxSeq;
-    c.blockerSite[r] = blockerSite;
-    c.waitNs[r] = waitNs;
-    c.waiterSite[r] = waiterSite;
+    if (this.tables.blocked.length >= this.K) this.seal();
+    addBlockedRow(this.tables.blocked, worker, txSeq, timeNs, blockerWorker, blockerTxSeq, blockerSite, waitNs, waiterSite);
   }
 
   inevitable(): void {}
@@ -382,8 +324,8 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
       at += pad8(col.byteLength);
     };
     for (let k = 0; k < 4; k++) {
-      const t = this.tables[TABLES[k]];
-      for (const name of Object.keys(t.schema)) put((t.cols[name] as TypedArray).subarray(0, counts[k]));
+      const t = this.tables[TABLES[k]] as unknown as ColumnTable<Schema>;
+      for (const name of Object.keys(t.schema)) put(t.cols[name].subarray(0, counts[k]));
     }
     put(extras.abortCulpritNs);
     put(extras.abortVictimAttempt);
