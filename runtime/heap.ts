@@ -57,6 +57,7 @@
  * every transaction finishes (no livelock, no starvation of long transactions).
  */
 import {
+  commitLogWord,
   CL_INEVITABLE,
   COMMIT_LOG_MASK,
   CTRL_SLOTS,
@@ -618,8 +619,14 @@ export class Heap implements HeapViews {
       this.keepInevitable = false;
       this.enterInevitable(this.inevitable ? -1 : InevitableReason.RetryLimit);
     } else {
-      const g = this.waitEven();
-      this.snapshot = g < GS_RENORMALIZE_AT ? g : this.awaitRenormalization();
+      // No waiting for an in-flight write-back: while GS is odd (g0 + 1) the
+      // state as of g0 is still intact, because write-back stores a slot's new
+      // version (g0 + 2) before its value, so every slot a reader finds with a
+      // version ≤ g0 holds its value as of g0. A thread preempted in the middle
+      // of its write-back (more threads than cores) so never stalls the others'
+      // starts; only a reader that needs a slot of that very commit waits (readSlow).
+      const g = Atomics.load(this.i32, GS_WORD);
+      this.snapshot = g < GS_RENORMALIZE_AT ? g & ~1 : this.awaitRenormalization();
     }
   }
 
@@ -915,7 +922,7 @@ export class Heap implements HeapViews {
       i32[(s << 2) + 3] = this.dlSite[i];
       f64[s << 1] += this.dlVal[i];
     }
-    const cl = W_COMMIT_LOG + (((version >> 1) & COMMIT_LOG_MASK) << 2);
+    const cl = commitLogWord(version);
     i32[cl] = version;
     i32[cl + 1] = this.thread;
     i32[cl + 2] = this.txSeq;
@@ -1089,7 +1096,7 @@ export class Heap implements HeapViews {
       const s = this.rlSlot[idx];
       const i32 = this.i32;
       const version = i32[(s << 2) + 2];
-      const cl = W_COMMIT_LOG + (((version >> 1) & COMMIT_LOG_MASK) << 2);
+      const cl = commitLogWord(version);
       la.obj = this.rlObj[idx];
       la.slot = s;
       la.culpritSite = i32[(s << 2) + 3];

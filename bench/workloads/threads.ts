@@ -15,6 +15,12 @@
  *             read-modify-write of that centre's 16 sums and its count
  * Modes: `stm` (transactions) or `gil` (the same bodies on plain typed arrays
  * under one global Atomics mutex: a "GIL").
+ *
+ * Steady state only: the workers start together and run for `warmupSeconds`
+ * (JIT tiers up, caches fill) before the measured window of `seconds`; each
+ * worker publishes its commit and attempt counts in shared memory every 64
+ * transactions, and the main thread reads them at both ends of the window.
+ * Start-up (spawn to ready) and the warm-up rate are reported apart.
  */
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { atomic, attachHeap, createHeap, TArray, type Heap } from '../../runtime/index.ts';
@@ -28,6 +34,34 @@ export interface WorkloadConfig {
   seconds: number;
   /** arithmetic per operation inside a transaction, ns (default 100) */
   computeNs?: number;
+  /** run at least this long before the measured window, not counted (default 0.3 s) */
+  warmupSeconds?: number;
+  /**
+   * and until every worker committed this many transactions (default 30000):
+   * the JIT tiers up per thread by call counts, so 8 workers sharing 2 cores
+   * need 4x the wall time of 2 to reach optimised code (capped at 10 s)
+   */
+  warmupTx?: number;
+}
+
+/** What one run prints (one JSON line). */
+export interface WorkloadResult {
+  /** committed transactions per second in the measured window */
+  txPerSec: number;
+  commits: number;
+  /** attempts that aborted in the window (attempts - commits) */
+  aborts: number;
+  /** aborts / attempts in the window */
+  abortRatio: number;
+  seconds: number;
+  workers: number;
+  perWorker: number[];
+  /** spawning the workers until all are ready, ms */
+  startupMs: number;
+  /** transactions per second during the warm-up (cold JIT) */
+  warmupTxPerSec: number;
+  /** how long the warm-up took, ms */
+  warmupMs: number;
 }
 
 const N = 1 << 16;
@@ -38,6 +72,9 @@ const CTL_START = 0;
 const CTL_STOP = 1;
 const CTL_READY = 2;
 const CTL_LOCK = 3;
+/** Int32 words from here: per worker [commits, attempts], published every 64 transactions */
+const CTL_COUNTS = 16;
+const PUBLISH_EVERY = 64;
 
 interface Shared {
   config: WorkloadConfig;
@@ -61,7 +98,8 @@ function rng(seed: number) {
 
 if (isMainThread) {
   const config = JSON.parse(process.argv[2] ?? '{}') as WorkloadConfig;
-  const control = new SharedArrayBuffer(64);
+  const tSpawn = performance.now();
+  const control = new SharedArrayBuffer(4 * (CTL_COUNTS + 2 * config.workers));
   const ctl = new Int32Array(control);
   let shared: Shared;
   if (config.mode === 'stm') {
@@ -79,19 +117,54 @@ if (isMainThread) {
     w.on('error', reject);
   }));
   while (Atomics.load(ctl, CTL_READY) < config.workers) await new Promise((r) => setTimeout(r, 5));
-  // measure the steady state: the in-process agent (if any) has finished starting
+  // the in-process agent (if any) has finished starting
   await agentReady();
-  await new Promise((r) => setTimeout(r, 100));
-  const t0 = performance.now();
+  const startupMs = performance.now() - tSpawn;
+  const counts = () => {
+    let commits = 0;
+    let attempts = 0;
+    const per: number[] = [];
+    for (let i = 0; i < config.workers; i++) {
+      const c = Atomics.load(ctl, CTL_COUNTS + 2 * i);
+      commits += c;
+      attempts += Atomics.load(ctl, CTL_COUNTS + 2 * i + 1);
+      per.push(c);
+    }
+    return { commits, attempts, per, at: performance.now() };
+  };
+  const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
   Atomics.store(ctl, CTL_START, 1);
   Atomics.notify(ctl, CTL_START);
-  await new Promise((r) => setTimeout(r, config.seconds * 1000));
+  const warmS = config.warmupSeconds ?? 0.3;
+  const warmTx = config.warmupTx ?? 30_000;
+  const w0 = counts();
+  await sleep(warmS);
+  let c0 = counts();
+  while (Math.min(...c0.per) < warmTx && c0.at - w0.at < 10_000) {
+    await sleep(0.02);
+    c0 = counts();
+  }
+  await sleep(config.seconds);
+  const c1 = counts();
   Atomics.store(ctl, CTL_STOP, 1);
-  const counts = await Promise.all(done);
-  const seconds = (performance.now() - t0) / 1000;
-  const commits = counts.reduce((a, b) => a + b, 0);
+  await Promise.all(done);
   for (const w of workers) await w.terminate();
-  process.stdout.write(JSON.stringify({ txPerSec: commits / seconds, commits, seconds, workers: config.workers, perWorker: counts }) + '\n');
+  const seconds = (c1.at - c0.at) / 1000;
+  const commits = c1.commits - c0.commits;
+  const attempts = c1.attempts - c0.attempts;
+  const result: WorkloadResult = {
+    txPerSec: commits / seconds,
+    commits,
+    aborts: attempts - commits,
+    abortRatio: attempts > 0 ? (attempts - commits) / attempts : 0,
+    seconds,
+    workers: config.workers,
+    perWorker: c1.per.map((c, i) => c - c0.per[i]),
+    startupMs,
+    warmupTxPerSec: (c0.commits - w0.commits) / ((c0.at - w0.at) / 1000),
+    warmupMs: c0.at - w0.at,
+  };
+  process.stdout.write(JSON.stringify(result) + '\n');
   process.exit(0);
 } else {
   const sh = workerData as Shared & { index: number };
@@ -127,12 +200,22 @@ if (isMainThread) {
       }
     };
   }
+  // every attempt runs the body once: attempts - commits = aborts
+  let attempts = 0;
+  const counted = () => {
+    attempts++;
+    body();
+  };
+  const commitsWord = CTL_COUNTS + 2 * sh.index;
   Atomics.add(ctl, CTL_READY, 1);
   while (Atomics.load(ctl, CTL_START) === 0) Atomics.wait(ctl, CTL_START, 0, 10);
   let n = 0;
   while (Atomics.load(ctl, CTL_STOP) === 0) {
-    run(body);
-    n++;
+    run(counted);
+    if (++n % PUBLISH_EVERY === 0) {
+      Atomics.store(ctl, commitsWord, n);
+      Atomics.store(ctl, commitsWord + 1, attempts);
+    }
   }
   parentPort!.postMessage(n);
 }
