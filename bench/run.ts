@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [-- --only PREFIX]`: runs every benchmark and writes
+ * `npm run bench [-- --quick] [-- --only PREFIX] [-- --chart docs/scaling.svg]`: runs every benchmark and writes
  * bench-results.json: `[{ name, value, unit, better, detail }]`. `--quick`
  * measures the same figures with smaller inputs (under a minute on 2 cores).
  * Figures and the commands that produced them are recorded in docs/BENCHMARKS.md.
@@ -12,6 +12,9 @@ const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const onlyAt = args.indexOf('--only');
 const only = onlyAt >= 0 ? args[onlyAt + 1] : undefined;
+const chartAt = args.indexOf('--chart');
+/** `--chart FILE.svg`: the runtime suite draws its scaling curve there (and FILE.json) */
+const chart = chartAt >= 0 ? args[chartAt + 1] : undefined;
 const outAt = args.indexOf('-o');
 const out = outAt >= 0 ? args[outAt + 1] : join(repo, 'bench-results.json');
 
@@ -37,8 +40,8 @@ for (const [name, mod, fn] of suites) {
   const s0 = Date.now();
   process.stderr.write(`bench: ${name}…\n`);
   try {
-    const m = (await import(url.href)) as Record<string, (o: { quick: boolean }) => Promise<BenchResult[]>>;
-    const r = await m[fn]({ quick });
+    const m = (await import(url.href)) as Record<string, (o: { quick: boolean; chart?: string }) => Promise<BenchResult[]>>;
+    const r = await m[fn]({ quick, chart });
     results.push(...r);
     for (const x of r) process.stderr.write(`  ${x.name.padEnd(36)} ${String(x.value).padStart(12)} ${x.unit}\n`);
   } catch (e) {
