@@ -15,7 +15,7 @@
  */
 import { unlinkSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
-import type { SharedHeap } from './heap.ts';
+import type { SharedHeap } from './heap-options.ts';
 import { launchWorker } from './worker-launch.ts';
 import { W_RECORDING } from './layout.ts';
 
