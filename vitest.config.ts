@@ -5,7 +5,7 @@ import { defineConfig } from 'vitest/config';
 // (`*.e2e.test.ts`, real Chromium via playwright-core).
 export default defineConfig({
   test: {
-    include: ['{runtime,instrumentation,model,server,ui,fixtures,bench}/**/*.test.{ts,tsx}'],
+    include: ['{runtime,instrumentation,model,server,ui,fixtures,bench,scripts}/**/*.test.{ts,tsx}'],
     exclude: ['**/node_modules/**', 'dist/**'],
     // Tests opt in to the in-process agent explicitly; by default no agent thread
     // starts with every heap a test creates.

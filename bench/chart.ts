@@ -6,7 +6,18 @@
  */
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import type { CurveSeries } from './runtime.ts';
+
+/** Worker counts of the scaling curve (the machine has 2 cores: 4 and 8 oversubscribe it). */
+export const CURVE_WORKERS = [1, 2, 4, 8];
+export const CURVE_WORKLOADS = ['disjoint', 'hotspot', 'kmeans'] as const;
+
+/** Throughput per worker count for one workload: medians of the interleaved repetitions. */
+export interface CurveSeries {
+  workload: (typeof CURVE_WORKLOADS)[number];
+  workers: number[];
+  txPerSec: number[];
+  abortRatio: number[];
+}
 
 const COLOURS: Record<string, string> = { disjoint: '#1f77b4', hotspot: '#d62728', kmeans: '#2ca02c' };
 const LABELS: Record<string, string> = { disjoint: 'low conflict', hotspot: 'hot spot', kmeans: 'k-means' };

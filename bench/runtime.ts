@@ -6,7 +6,7 @@
  */
 import { median, round, runJson, runJsonLines, type BenchResult } from './util.ts';
 import type { WorkloadConfig, WorkloadResult } from './workloads/threads.ts';
-import { writeScalingChart } from './chart.ts';
+import { CURVE_WORKERS, CURVE_WORKLOADS, writeScalingChart, type CurveSeries } from './chart.ts';
 
 const TSX = ['--import', 'tsx'];
 
@@ -83,18 +83,6 @@ async function kmeans(quick: boolean): Promise<BenchResult[]> {
 
 async function throughput(cfg: WorkloadConfig): Promise<WorkloadResult> {
   return runJson<WorkloadResult>([...TSX, 'bench/workloads/threads.ts', JSON.stringify(cfg)]);
-}
-
-/** Worker counts of the scaling curve (the machine has 2 cores: 4 and 8 oversubscribe it). */
-export const CURVE_WORKERS = [1, 2, 4, 8];
-export const CURVE_WORKLOADS = ['disjoint', 'hotspot', 'kmeans'] as const;
-
-/** Throughput per worker count for one workload: medians of the interleaved repetitions. */
-export interface CurveSeries {
-  workload: (typeof CURVE_WORKLOADS)[number];
-  workers: number[];
-  txPerSec: number[];
-  abortRatio: number[];
 }
 
 async function scaling(quick: boolean): Promise<{ results: BenchResult[]; curve: CurveSeries[] }> {

@@ -8,15 +8,10 @@
  * tried in order; the first match wins.
  */
 
-import type { ConflictGroup, GroupObject } from './aggregate.ts';
+import type { Advice, ConflictGroup, GroupObject } from './groups.ts';
 
-/** A piece of advice attached to a conflict group. */
-export interface Advice {
-  /** Id of the rule that matched, e.g. `shared-counter`. */
-  rule: string;
-  /** One or two sentences naming the fix. */
-  text: string;
-}
+export type { Advice } from './groups.ts';
+
 
 /** What the rules look at. */
 export interface GroupFeatures {

@@ -36,7 +36,8 @@ import { Definitions, type Frame } from './defs.ts';
 import { EventAssembler, Outcome, type AssemblyAnomalies, type AttemptSink } from './assemble.ts';
 import { TimeAxis } from './histogram.ts';
 import type { RecordingEnd } from './format.ts';
-import { adviseGroup, type Advice } from './advice.ts';
+import { adviseGroup } from './advice.ts';
+import type { ConflictGroup, GroupObject, GroupSide, HotObject, StackExample } from './groups.ts';
 
 /** Options of {@link Aggregator}. */
 export interface AggregatorOptions {
@@ -84,72 +85,7 @@ export interface Summary {
   inevitableSwitches: number;
 }
 
-/** A frequent stack of one side of a group. */
-export interface StackExample {
-  frames: Frame[];
-  /** Conflicts of the group that had this stack. */
-  count: number;
-}
-
-/** One side (victim or culprit) of a conflict group. */
-export interface GroupSide {
-  /** `file:line:column`, '' when the site is unknown. */
-  location: string;
-  /** Workers seen on this side. */
-  workers: number[];
-  /** Distinct stacks, most frequent first (at most 3). */
-  stacks: StackExample[];
-}
-
-/** One (object, field) of a conflict group. */
-export interface GroupObject {
-  objectId: number;
-  fieldIndex: number;
-  label: string;
-  type: string;
-  field: string;
-  shape: string;
-  count: number;
-  timeLostNs: number;
-}
-
-/** A conflict group (kind, victim location, culprit location). */
-export interface ConflictGroup {
-  /** Stable key of the group within one recording. */
-  key: string;
-  kind: string;
-  count: number;
-  timeLostNs: number;
-  waitNs: number;
-  /** Part of timeLostNs spent blocked by an inevitable transaction. */
-  blockedNs: number;
-  /** Of `count` (kind inevitable): blocked by transactions that ran inevitable because they hit the retry limit. */
-  retryLimitBlocks: number;
-  victim: GroupSide;
-  /** null when no culprit was recorded (user aborts, unknown culprit worker). */
-  culprit: GroupSide | null;
-  /** Objects, most conflicts first. */
-  objects: GroupObject[];
-  /** Distinct (object, field) pairs, including overflow beyond the tracking limit (then a lower bound). */
-  distinctObjects: number;
-  /** Conflicts on (object, field) pairs past the tracking limit. */
-  untrackedObjectConflicts: number;
-  /** Conflicts per bucket of the snapshot's time axis (`timeline.bucketNs`). */
-  histogram: number[];
-  advice: Advice | null;
-}
-
-/** A hot (object, field), across all groups. */
-export interface HotObject {
-  objectId: number;
-  fieldIndex: number;
-  label: string;
-  type: string;
-  field: string;
-  shape: string;
-  conflicts: number;
-  timeLostNs: number;
-}
+export type { StackExample, GroupSide, GroupObject, ConflictGroup, HotObject } from './groups.ts';
 
 /** Rates per time bucket over [0, durationNs]. */
 export interface Timeline {

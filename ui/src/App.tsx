@@ -15,6 +15,7 @@ import { HelpDialog } from './components/HelpDialog.tsx';
 import { Toasts } from './components/Toasts.tsx';
 import { ErrorState, LoadingState } from './components/States.tsx';
 import { SessionsView } from './views/Sessions.tsx';
+import { openLocalFile } from './data/open-file.ts';
 import { OverviewView } from './views/Overview.tsx';
 import { TimelineView } from './views/Timeline.tsx';
 import { ConflictsView } from './views/Conflicts.tsx';
@@ -333,16 +334,3 @@ function useDropToOpen() {
   }, [hub]);
 }
 
-/** Opens a file in the worker and shows its overview. */
-export function openLocalFile(hub: ReturnType<typeof useHub>, f: File): void {
-  const st = useView.getState();
-  st.setSession(`${LOCAL_PREFIX}${f.name}`);
-  st.clearFilters();
-  st.setView('overview');
-  const id = `${LOCAL_PREFIX}${f.name}`;
-  void hub.openFile(f, f.name).then(() => {
-    // A file that cannot be read: back to the Sessions page, which shows why next to the file picker.
-    const cur = hub.current.get();
-    if (cur && cur.id === id && cur.status === 'error' && useView.getState().session === id) useView.getState().setView('sessions');
-  });
-}

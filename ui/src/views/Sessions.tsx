@@ -5,7 +5,7 @@
  */
 import { useRef, useState } from 'react';
 import type { ProgramInfo, SessionInfo } from '../../../model/protocol.ts';
-import { openLocalFile } from '../App.tsx';
+import { openLocalFile } from '../data/open-file.ts';
 import { useAtom, useHub } from '../data/hooks.ts';
 import { fmtBytes, fmtInt, fmtNs } from '../model/figures.ts';
 import { useView } from '../state/view.ts';
