@@ -10,6 +10,7 @@
  * Variants: `hot` (every handler bumps one struct field: the known conflict)
  * and `fixed` (a TCounter).
  */
+import { performance } from 'node:perf_hooks';
 import { startHttpApp } from '../../fixtures/http-server/app.ts';
 
 export interface HttpConfig {
