@@ -26,8 +26,11 @@ export async function benchHttp(opts: { quick: boolean }): Promise<BenchResult[]
   for (const variant of ['fixed', 'hot'] as const) for (const workers of [1, 2]) configs.push([`${variant}-${workers}`, { variant, workers, ...base }]);
   const runs = new Map<string, HttpRun[]>();
   for (let r = 0; r < reps; r++) {
-    for (const [key, cfg] of configs) runs.set(key, [...(runs.get(key) ?? []), await runJson<HttpRun>(['--import', 'tsx', 'bench/workloads/http.ts', JSON.stringify(cfg)])]);
+    for (const [key, cfg] of configs) runs.set(key, [...(runs.get(key) ?? []), await runJson<HttpRun>(['--import', 'tsx', 'bench/workloads/http.ts', JSON.stringify(cfg)], { HTTP_ROWS: '800' })]);
   }
+  // once: the same server with almost no rendering (HTTP_ROWS=1), to show what
+  // the main thread's HTTP work (server, load generator, pool messages) costs per request
+  const bare = await runJson<HttpRun>(['--import', 'tsx', 'bench/workloads/http.ts', JSON.stringify({ variant: 'fixed', workers: 1, ...base, requests: 3000 })], { HTTP_ROWS: '1' });
   const m = (key: string, f: (x: HttpRun) => number) => median((runs.get(key) ?? []).map(f));
   const rps = (key: string) => m(key, (x) => x.reqPerSec);
   const line = (key: string) =>
@@ -40,10 +43,10 @@ export async function benchHttp(opts: { quick: boolean }): Promise<BenchResult[]
       better: 'higher',
       detail:
         `fixtures/http-server-fixed (node:http on 127.0.0.1, each request's handler a transaction on a TransactionPool: store reads/cart updates in TMaps, ` +
-        `a ~80 KB HTML page rendered and hashed, request counter a TCounter): 2 workers ${line('fixed-2')} vs 1 worker ${line('fixed-1')}; ` +
+        `a ~80 KB HTML page of 800 rows rendered and hashed, request counter a TCounter): 2 workers ${line('fixed-2')} vs 1 worker ${line('fixed-1')}; ` +
         `with the known conflict (every handler bumps one struct field, fixtures/http-server): 2w ${line('hot-2')}, 1w ${line('hot-1')}, 2w/1w ${round(rps('hot-2') / rps('hot-1'))}x. ` +
         `Load: closed loop, ${base.concurrency} keep-alive connections, on the server's main thread in the same process (it shares the 2 cores with the workers; ` +
-        `"main thread" is the server + load generator's event-loop time); ${base.warmup} warm-up requests, then ${base.requests} measured; median of ${reps} interleaved runs, one fresh process each`,
+        `"main thread" is the server + load generator's event-loop time; with a 1-row page it is ${round(bare.mainUsPerReq, 0)} µs/req at ${round(bare.reqPerSec, 0)} req/s, 1 worker); ${base.warmup} warm-up requests, then ${base.requests} measured; median of ${reps} interleaved runs, one fresh process each`,
     },
   ];
 }
