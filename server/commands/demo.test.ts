@@ -50,7 +50,8 @@ describe('stmscope demo --program', () => {
     child.stderr!.on('data', (d) => (err += d));
     const m = await until(() => /demo session: http:\/\/127\.0\.0\.1:(\d+)\/#token=([0-9a-f]+)&session=([^\s&]+)/.exec(out) ?? undefined, `the session URL (stdout ${out}, stderr ${err})`);
     const [, port, token, session] = m;
-    expect(out).toMatch(/http-server: serving on http:\/\/127\.0\.0\.1:\d+/);
+    // the session starts with the first transaction (the store's set-up); the server listens a little later
+    await until(() => (/http-server: serving on http:\/\/127\.0\.0\.1:\d+/.test(out) ? true : undefined), 'the store server line');
     const api = async (path: string) => {
       const r = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { authorization: `Bearer ${token}` } });
       return r.ok ? ((await r.json()) as Record<string, unknown>) : undefined;
