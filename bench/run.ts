@@ -21,6 +21,7 @@ const out = outAt >= 0 ? args[outAt + 1] : join(repo, 'bench-results.json');
 /** Suites: module, exported function. Modules another part of the tree has not written yet are skipped (and said so). */
 const suites: Array<[string, string, string]> = [
   ['runtime', './runtime.ts', 'benchRuntime'],
+  ['runtime.http', './http.ts', 'benchHttp'],
   ['recorder', './recorder.ts', 'benchRecorder'],
   ['instrumentation', './instrumentation.ts', 'benchInstrumentation'],
   ['report', './report.ts', 'benchReport'],

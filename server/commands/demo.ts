@@ -1,8 +1,10 @@
 /**
- * `stmscope demo [--port P] [--no-open]` (also `npm run demo`): starts the
- * dashboard server and a demo program with real conflicts (server/demo/shop.ts)
- * streaming to it from its first transaction, prints the dashboard URL and
- * runs until Ctrl+C.
+ * `stmscope demo [--port P] [--no-open] [--program shop|http|http-fixed]` (also
+ * `npm run demo`): starts the dashboard server and a demo program with real
+ * conflicts streaming to it from its first transaction, prints the dashboard
+ * URL and runs until Ctrl+C. Programs: the shop (fixtures/demo/shop.ts, the
+ * default) or the HTTP store server under load (fixtures/http-server, the
+ * seeds' Bottle demo; `http-fixed` is its TCounter fix).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -17,9 +19,18 @@ import { openBrowser, portOption, untilSignal } from './serve-common.ts';
 const SPECS: OptionSpec[] = [
   { name: 'port', short: 'p', value: true, help: 'port (default 7300, or a free one when 7300 is taken)' },
   { name: 'open', negatable: true, help: 'open a browser (default on; --no-open only prints the URL)' },
+  { name: 'program', value: true, help: 'demo program: shop (default; several kinds of conflict), http (an HTTP server whose handlers run as transactions, with a hot request counter) or http-fixed (the same with a TCounter)' },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
-const USAGE = 'Usage: stmscope demo [--port P] [--no-open]';
+const USAGE = 'Usage: stmscope demo [--port P] [--no-open] [--program shop|http|http-fixed]';
+
+/** Demo programs: path below the repository root and extra environment. */
+const PROGRAMS: Record<string, { path: string; env: Record<string, string> }> = {
+  shop: { path: 'fixtures/demo/shop.ts', env: {} },
+  // HTTP_DEMO=1: serve load rounds until SIGTERM instead of a fixed request count
+  http: { path: 'fixtures/http-server/main.ts', env: { HTTP_DEMO: '1' } },
+  'http-fixed': { path: 'fixtures/http-server-fixed/main.ts', env: { HTTP_DEMO: '1' } },
+};
 
 export async function demoCommand(argv: string[], io: CommandIO): Promise<number> {
   const { options, positionals } = parseArgs(argv, SPECS);
@@ -28,6 +39,9 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
     return 0;
   }
   if (positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}\n${USAGE}`);
+  const programName = options.program === undefined ? 'shop' : String(options.program);
+  const chosen = Object.hasOwn(PROGRAMS, programName) ? PROGRAMS[programName] : undefined;
+  if (!chosen) throw new UsageError(`--program must be one of ${Object.keys(PROGRAMS).join(', ')}, got ${JSON.stringify(options.program)}\n${USAGE}`);
   const log = (l: string) => io.stderr.write(`stmscope: ${l}\n`);
   let server: RunningServer;
   const wanted = portOption(options.port, 7300);
@@ -43,10 +57,10 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
   // The demo is user code (fixtures/, instrumented), run from the sources with
   // tsx: server/commands/ or dist/server/commands/ → the repository root.
   const fromSources = import.meta.url.endsWith('.ts');
-  const program = fileURLToPath(new URL(`${fromSources ? '../..' : '../../..'}/fixtures/demo/shop.ts`, import.meta.url));
+  const program = fileURLToPath(new URL(`${fromSources ? '../..' : '../../..'}/${chosen.path}`, import.meta.url));
   if (!existsSync(program)) throw new Error(`the demo program ${program} is missing: stmscope demo runs from a checkout of the stmscope repository`);
   const args = ['--import', 'tsx', program];
-  const env = { ...process.env, ...instrumentationEnv(process.env, true), STMSCOPE_SERVER: ingestTarget(server) };
+  const env = { ...process.env, ...chosen.env, ...instrumentationEnv(process.env, true), STMSCOPE_SERVER: ingestTarget(server) };
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], env });
   let exited = false;
   child.on('exit', (code, sig) => {
