@@ -160,6 +160,12 @@ describe('speedscope export', () => {
     expect(stack.at(-1)).toMatch(/^\[/);
     const frame = file.shared.frames[victim.samples[0].at(-2)!];
     expect(`${frame.file}:${frame.line}:${frame.col}`).toBe(top.victim.location);
+    // Above the access line: its function, one frame per function (speedscope
+    // keys frames by index, so a line in it would split Sandwich rows).
+    const fn = top.victim.stacks[0].frames[0];
+    expect(file.shared.frames[victim.samples[0].at(-3)!]).toEqual({ name: fn.function, file: fn.file });
+    const fnFrames = file.shared.frames.filter((f) => f.file && f.line === undefined).map((f) => `${f.name} ${f.file}`);
+    expect(new Set(fnFrames).size).toBe(fnFrames.length);
     // Counter group: write-write with itself at bank.ts:14:5.
     const counter = victim.samples.findIndex((s) => names(s).at(-1) === '[write-write with src/bank.ts:14:5]');
     expect(counter).toBeGreaterThanOrEqual(0);
