@@ -25,6 +25,8 @@
  * abort and blocked slices of the same instant), so readers that bind flows
  * in file order agree. Perfetto ignores `stackFrames`, so stacks go in `args`.
  * Timestamps are µs with ns precision (three decimals), exact decimal text.
+ * `args: 'brief'` keeps only classifying args, for speedscope, which names a
+ * frame `name + JSON(args)` and ignores flows (docs/EXPORTS.md §1).
  *
  * The output is produced in pieces ({@link chromeTraceChunks}) so a CLI can
  * stream a big trace to a file without building one giant string.
