@@ -25,6 +25,8 @@
  * abort and blocked slices of the same instant), so readers that bind flows
  * in file order agree. Perfetto ignores `stackFrames`, so stacks go in `args`.
  * Timestamps are µs with ns precision (three decimals), exact decimal text.
+ * `args: 'brief'` keeps only classifying args, for speedscope, which names a
+ * frame `name + JSON(args)` and ignores flows (docs/EXPORTS.md §1).
  *
  * The output is produced in pieces ({@link chromeTraceChunks}) so a CLI can
  * stream a big trace to a file without building one giant string.
@@ -48,6 +50,16 @@ export interface ChromeTraceOptions {
   waits?: boolean;
   /** `otherData.generator`. Default "stmscope". */
   generator?: string;
+  /**
+   * Slice `args`. `full` (default): everything in docs/EXPORTS.md §1, for
+   * Perfetto's details panel. `brief`: only what classifies a slice
+   * (attempts: `outcome`, and for aborts `conflict` + the innermost `victim`
+   * frame; waits and markers: none), for viewers that key slices by name and
+   * args: speedscope names a frame `name + JSON(args)`, so with per-attempt
+   * ids every attempt is its own frame and Sandwich lists thousands of rows.
+   * Flows are written either way.
+   */
+  args?: 'full' | 'brief';
 }
 
 /** Counts of what was written (filled while the chunks are consumed). */
@@ -177,6 +189,7 @@ export function* chromeTraceChunks(store: EventStore, opts: ChromeTraceOptions =
   const defs = store.defs;
   const meta = opts.meta ?? {};
   const maxFrames = opts.maxFrames ?? 16;
+  const brief = opts.args === 'brief';
   const chunkEvents = Math.max(1, opts.chunkEvents ?? 2000);
   const pid = typeof meta.pid === 'number' && meta.pid > 0 ? meta.pid : 1;
   const A = store.attempts.cols;
@@ -237,6 +250,19 @@ export function* chromeTraceChunks(store: EventStore, opts: ChromeTraceOptions =
       const frames = defs.siteFrames(worker, site).slice(0, maxFrames);
       s = q(frames.map(frameText));
       stackCache.set(k, s);
+    }
+    return s;
+  };
+  /** Innermost frame of a site as text, `""` when unknown. */
+  const leafCache = new Map<number, string>();
+  const leafText = (worker: number, site: number): string => {
+    if (worker < 0 || site === 0) return '';
+    const k = worker * 4294967296 + site;
+    let s = leafCache.get(k);
+    if (s === undefined) {
+      const f = defs.siteFrames(worker, site)[0];
+      s = f ? frameText(f) : '';
+      leafCache.set(k, s);
     }
     return s;
   };
@@ -341,6 +367,20 @@ export function* chromeTraceChunks(store: EventStore, opts: ChromeTraceOptions =
     const nameStr = store.attemptName(r);
     const site = siteLabel(w, A.site[r], true);
     const name = nameStr || (site ? `tx ${site}` : 'transaction');
+    const flow = isSource[r] ? `,"bind_id":${r + 1},"flow_out":true` : '';
+    const head = `{"name":${q(name)},"cat":"tx,${['committed', 'aborted', 'failed', 'unfinished'][outcome] ?? 'unknown'}","ph":"X","ts":${usText(A.start[r])},"dur":${usText(A.end[r] - A.start[r])},"pid":${pid},"tid":${workerTid(w)}${flow}`;
+    st.slices++;
+    if (brief) {
+      const args = [`"outcome":${q(['committed', 'aborted', 'failed', 'unfinished'][outcome] ?? 'unknown')}`];
+      const ab = A.abort[r];
+      if (ab >= 0) {
+        args.push(`"conflict":${q(kindName(AB.kind[ab]))}`);
+        const v = leafText(w, AB.victimSite[ab]);
+        if (v) args.push(`"victim":${q(v)}`);
+      }
+      push(`${head},"args":{${args.join(',')}}}`);
+      return;
+    }
     const args: string[] = [
       `"outcome":${q(['committed', 'aborted', 'failed', 'unfinished'][outcome] ?? 'unknown')}`,
       `"txSeq":${A.txSeq[r]}`,
@@ -364,23 +404,22 @@ export function* chromeTraceChunks(store: EventStore, opts: ChromeTraceOptions =
         args.push(`"culpritStack":${stackJson(cw, AB.culpritSite[ab])}`);
       }
     }
-    const flow = isSource[r] ? `,"bind_id":${r + 1},"flow_out":true` : '';
-    push(
-      `{"name":${q(name)},"cat":"tx,${['committed', 'aborted', 'failed', 'unfinished'][outcome] ?? 'unknown'}","ph":"X","ts":${usText(A.start[r])},"dur":${usText(A.end[r] - A.start[r])},"pid":${pid},"tid":${workerTid(w)}${flow},"args":{${args.join(',')}}}`,
-    );
-    st.slices++;
+    push(`${head},"args":{${args.join(',')}}}`);
   }
 
   function waitEvent(r: number): void {
     const w = WT.worker[r];
     const reason = WAIT_REASON_NAMES[WT.reason[r]] ?? `wait-${WT.reason[r]}`;
+    st.slices++;
+    const head = `{"name":${q(`wait: ${reason}`)},"cat":"wait","ph":"X","ts":${usText(WT.begin[r])},"dur":${usText(WT.end[r] - WT.begin[r])},"pid":${pid},"tid":${workerTid(w)}`;
+    if (brief) {
+      push(`${head}}`);
+      return;
+    }
     const args: string[] = [`"reason":${q(reason)}`, `"inAttempt":${WT.inAttempt[r] === 1}`];
     if (WT.site[r]) args.push(`"site":${q(siteLabel(w, WT.site[r], false))}`);
     if (WT.blockerWorker[r] >= 0) args.push(`"blocker":{"worker":${WT.blockerWorker[r]},"txSeq":${WT.blockerTxSeq[r]}}`);
-    push(
-      `{"name":${q(`wait: ${reason}`)},"cat":"wait","ph":"X","ts":${usText(WT.begin[r])},"dur":${usText(WT.end[r] - WT.begin[r])},"pid":${pid},"tid":${workerTid(w)},"args":{${args.join(',')}}}`,
-    );
-    st.slices++;
+    push(`${head},"args":{${args.join(',')}}}`);
   }
 
   function abortEvent(r: number): void {
@@ -397,9 +436,8 @@ export function* chromeTraceChunks(store: EventStore, opts: ChromeTraceOptions =
     const s = abortSource[r];
     const flow = s >= 0 ? `,"bind_id":${s + 1},"flow_in":true` : '';
     if (s >= 0) st.flows++;
-    push(
-      `{"name":${q(`abort: ${kind}${obj ? ` on ${obj}` : ''}`)},"cat":"conflict","ph":"X","ts":${usText(AB.time[r])},"dur":0,"pid":${pid},"tid":${workerTid(w)}${flow},"args":{${args.join(',')}}}`,
-    );
+    const head = `{"name":${q(`abort: ${kind}${obj ? ` on ${obj}` : ''}`)},"cat":"conflict","ph":"X","ts":${usText(AB.time[r])},"dur":0,"pid":${pid},"tid":${workerTid(w)}${flow}`;
+    push(brief ? `${head}}` : `${head},"args":{${args.join(',')}}}`);
     st.slices++;
   }
 
@@ -416,9 +454,8 @@ export function* chromeTraceChunks(store: EventStore, opts: ChromeTraceOptions =
     const s = blockedSource[r];
     const flow = s >= 0 ? `,"bind_id":${s + 1},"flow_in":true` : '';
     if (s >= 0) st.flows++;
-    push(
-      `{"name":"blocked by inevitable transaction","cat":"conflict","ph":"X","ts":${usText(BL.time[r])},"dur":0,"pid":${pid},"tid":${workerTid(w)}${flow},"args":{${args.join(',')}}}`,
-    );
+    const head = `{"name":"blocked by inevitable transaction","cat":"conflict","ph":"X","ts":${usText(BL.time[r])},"dur":0,"pid":${pid},"tid":${workerTid(w)}${flow}`;
+    push(brief ? `${head}}` : `${head},"args":{${args.join(',')}}}`);
     st.slices++;
   }
 }

@@ -137,6 +137,27 @@ describe('Chrome trace export', () => {
   });
 });
 
+describe('Chrome trace export, brief args', () => {
+  it('keeps slices, times and flows, with args that group attempts into few (name, args) keys', () => {
+    const { store, meta } = storeOf(bankSample().bytes());
+    const full = checkChromeTrace(chromeTrace(store, { meta }));
+    const stats: ChromeTraceStats = { slices: 0, flows: 0, unboundConflicts: 0, metadata: 0 };
+    const brief = checkChromeTrace(chromeTrace(store, { meta, args: 'brief' }, stats));
+    expect(brief.problems).toEqual([]);
+    const xs = (c: typeof full) => c.events.filter((e) => e.ph === 'X').map((e) => `${e.tid} ${e.name} ${e.ts} ${e.dur} ${e.bind_id ?? ''}${e.flow_in ? '<' : ''}${e.flow_out ? '>' : ''}`);
+    expect(xs(brief)).toEqual(xs(full));
+    expect(brief.flows.size).toBe(full.flows.size);
+    expect(stats.flows).toBeGreaterThan(10);
+    // speedscope keys a slice by name + JSON(args): one key per (transaction, outcome, conflict, victim line).
+    const keys = new Set(brief.events.filter((e) => e.ph === 'X').map((e) => `${e.name} ${e.args ? JSON.stringify(e.args) : ''}`));
+    expect(keys.size).toBeLessThan(40);
+    const aborted = brief.events.find((e) => e.cat === 'tx,aborted')!;
+    expect(Object.keys(aborted.args as object)).toEqual(['outcome', 'conflict', 'victim']);
+    expect((aborted.args as { victim: string }).victim).toMatch(/^\w+ \(src\/bank\.ts:\d+:\d+\)$/);
+    expect(brief.events.find((e) => e.cat === 'tx,committed')!.args).toEqual({ outcome: 'committed' });
+  });
+});
+
 describe('speedscope export', () => {
   it('is valid and weighs victim and culprit stacks by time lost', () => {
     const { store, snap } = storeOf(bankSample().bytes());
@@ -160,6 +181,12 @@ describe('speedscope export', () => {
     expect(stack.at(-1)).toMatch(/^\[/);
     const frame = file.shared.frames[victim.samples[0].at(-2)!];
     expect(`${frame.file}:${frame.line}:${frame.col}`).toBe(top.victim.location);
+    // Above the access line: its function, one frame per function (speedscope
+    // keys frames by index, so a line in it would split Sandwich rows).
+    const fn = top.victim.stacks[0].frames[0];
+    expect(file.shared.frames[victim.samples[0].at(-3)!]).toEqual({ name: fn.function, file: fn.file });
+    const fnFrames = file.shared.frames.filter((f) => f.file && f.line === undefined).map((f) => `${f.name} ${f.file}`);
+    expect(new Set(fnFrames).size).toBe(fnFrames.length);
     // Counter group: write-write with itself at bank.ts:14:5.
     const counter = victim.samples.findIndex((s) => names(s).at(-1) === '[write-write with src/bank.ts:14:5]');
     expect(counter).toBeGreaterThanOrEqual(0);

@@ -8,9 +8,12 @@
  * Sandwich views:
  *
  * ```
- * "time lost by victim stack":   main → transfer → bank.ts:14 → [write-write with bank.ts:14:5]   weight Σ time lost
- * "time lost by culprit stack":  main → transfer → bank.ts:14 → [causes write-write at bank.ts:14:5]
+ * "time lost by victim stack":   main → transfer → bank.ts:14:5 → [write-write with bank.ts:14:5]   weight Σ time lost
+ * "time lost by culprit stack":  main → transfer → bank.ts:14:5 → [causes write-write at bank.ts:14:5]
  * ```
+ *
+ * Function frames are functions (name + file); the access line is a frame
+ * of its own, so speedscope's Sandwich shows each function once.
  *
  * The last frame of each sample is a synthetic "conflict" frame naming the
  * kind and the other side, so two conflicts at one access stay apart. Time
@@ -169,19 +172,28 @@ export function buildSpeedscope(collector: AbortProfileCollector, opts: Speedsco
     if (!f) siteFrames.set(k, (f = defs.siteFrames(w, s).slice(0, maxFrames)));
     return f;
   };
-  /** Root-first stack of frame indexes; `missing` names an unknown side. */
+  /**
+   * Root-first stack of frame indexes; `missing` names an unknown side.
+   * speedscope keys frames by their index, so a frame is one *function*
+   * (name + file, no line): with call-site lines in the function frames,
+   * Sandwich listed `transfer` once per line that conflicted. The innermost
+   * access gets a frame of its own (`tasks.ts:17:8`, with file/line/col) so
+   * the exact line stays visible and clickable.
+   */
   const stack = (fs: Frame[], missing: string): number[] => {
     if (!fs.length) return [frameOf({ name: missing })];
     const out: number[] = [];
     for (let i = fs.length - 1; i >= 0; i--) {
       const f = fs[i];
       const sf: SpeedscopeFrame = { name: f.function || (f.line ? `(anonymous) ${basename(f.file)}:${f.line}` : f.file) };
-      if (f.line) {
-        sf.file = f.file;
-        sf.line = f.line;
-        if (f.column) sf.col = f.column;
-      }
+      if (f.line) sf.file = f.file;
       out.push(frameOf(sf));
+    }
+    const leaf = fs[0];
+    if (leaf.line) {
+      const lf: SpeedscopeFrame = { name: `${basename(leaf.file)}:${leaf.line}${leaf.column ? `:${leaf.column}` : ''}`, file: leaf.file, line: leaf.line };
+      if (leaf.column) lf.col = leaf.column;
+      out.push(frameOf(lf));
     }
     return out;
   };

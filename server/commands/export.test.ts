@@ -68,6 +68,18 @@ describe('stmscope export', () => {
     expect((aborted.args as { culpritStack: string[] }).culpritStack.length).toBeGreaterThan(0);
   });
 
+  it('chrome --args brief: the same slices and arrows, args without per-attempt ids', async () => {
+    const full = checkChromeTrace(readFileSync(join(tmp, 'hot.trace.json'), 'utf8'));
+    const out = join(tmp, 'hot.brief.trace.json');
+    const c = io();
+    expect(await exportCommand([rec, '--format', 'chrome', '--args', 'brief', '-o', out], c.io)).toBe(0);
+    const brief = checkChromeTrace(readFileSync(out, 'utf8'));
+    expect(brief.problems).toEqual([]);
+    expect(brief.events.filter((e) => e.ph === 'X')).toHaveLength(full.events.filter((e) => e.ph === 'X').length);
+    expect(brief.flows.size).toBe(full.flows.size);
+    expect(brief.events.some((e) => e.args && 'txSeq' in (e.args as object))).toBe(false);
+  });
+
   it('speedscope: valid, weights add up to the time lost', async () => {
     const out = join(tmp, 'hot.speedscope.json');
     const c = io();
@@ -112,7 +124,7 @@ describe('stmscope export', () => {
     expect(await exportCommand([log, '-f', 'speedscope', '-o', join(tmp, 'c7.ss.json')], ss.io)).toBe(0);
     const file = JSON.parse(readFileSync(join(tmp, 'c7.ss.json'), 'utf8'));
     expect(file.profiles[0].weights).toEqual([500]);
-    expect(file.profiles[0].samples[0].map((i: number) => file.shared.frames[i].name)).toEqual(['g', '[write-write with a.py:5:0]']);
+    expect(file.profiles[0].samples[0].map((i: number) => file.shared.frames[i].name)).toEqual(['g', 'b.py:7', '[write-write with a.py:5:0]']);
   });
 
   it('bad input and usage: clear messages', async () => {
@@ -125,6 +137,12 @@ describe('stmscope export', () => {
     const variant = io();
     expect(await exportCommand([rec, '-f', 'chrome', '--pypy-variant', 'c9', '-o', join(tmp, 'x.json')], variant.io)).toBe(2);
     expect(variant.err()).toMatch(/unknown --pypy-variant "c9": use auto or one of c7, c8-n11/);
+    const badArgs = io();
+    expect(await exportCommand([rec, '-f', 'chrome', '--args', 'none', '-o', join(tmp, 'x.json')], badArgs.io)).toBe(2);
+    expect(badArgs.err()).toMatch(/unknown --args "none": use full or brief/);
+    const argsSs = io();
+    expect(await exportCommand([rec, '-f', 'speedscope', '--args', 'brief', '-o', join(tmp, 'x.json')], argsSs.io)).toBe(2);
+    expect(argsSs.err()).toMatch(/--args applies to --format chrome only/);
     const missing = io();
     expect(await exportCommand([join(tmp, 'missing.stmrec'), '-f', 'chrome', '-o', join(tmp, 'x.json')], missing.io)).toBe(1);
     expect(missing.err()).toMatch(/missing\.stmrec: no such file/);

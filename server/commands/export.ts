@@ -1,5 +1,5 @@
 /**
- * `stmscope export FILE --format chrome|speedscope [-o OUT] [--pypy-variant V]`
+ * `stmscope export FILE --format chrome|speedscope [-o OUT] [--args full|brief] [--pypy-variant V]`
  *
  * Converts a recording (or a PyPy-STM log) into a file other tools open:
  * `chrome` is Chrome Trace Event JSON for ui.perfetto.dev and chrome://tracing
@@ -26,6 +26,7 @@ type Format = (typeof FORMATS)[number];
 const SPECS: OptionSpec[] = [
   { name: 'format', short: 'f', value: true, help: 'chrome (Perfetto UI, chrome://tracing) or speedscope (required)' },
   { name: 'output', short: 'o', value: true, help: 'file to write; - or none: stdout' },
+  { name: 'args', value: true, help: 'chrome only: slice args, full (default, for Perfetto) or brief (for speedscope: attempts of one transaction group into one frame)' },
   { name: 'pypy-variant', value: true, help: `event numbering of a PyPy-STM c8 log: auto (default), ${PYPY_VARIANT_IDS.join(', ')}` },
   { name: 'help', short: 'h', help: 'show this help' },
 ];
@@ -43,6 +44,7 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
   let format: Format;
   let output: string | undefined;
   let variant: string | undefined;
+  let sliceArgs: 'full' | 'brief' = 'full';
   try {
     const { options, positionals } = parseArgs(argv, SPECS);
     if (options.help) {
@@ -57,6 +59,11 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
     format = f as Format;
     output = typeof options.output === 'string' && options.output !== '-' ? options.output : undefined;
     variant = typeof options['pypy-variant'] === 'string' ? options['pypy-variant'] : undefined;
+    if (options.args !== undefined) {
+      if (options.args !== 'full' && options.args !== 'brief') throw new UsageError(`unknown --args ${JSON.stringify(options.args)}: use full or brief`);
+      if (format !== 'chrome') throw new UsageError('--args applies to --format chrome only');
+      sliceArgs = options.args;
+    }
     if (variant && variant !== 'auto' && !PYPY_VARIANT_IDS.includes(variant)) {
       throw new UsageError(`unknown --pypy-variant ${JSON.stringify(variant)}: use auto or one of ${PYPY_VARIANT_IDS.join(', ')}`);
     }
@@ -114,7 +121,7 @@ export async function exportCommand(argv: string[], io: CommandIO): Promise<numb
   }
   warn(status);
   const stats: ChromeTraceStats = { slices: 0, flows: 0, unboundConflicts: 0, metadata: 0 };
-  const wrote = await writeAll(output, io, chromeTraceChunks(ingest.store!, { meta: ingest.meta, generator: 'stmscope export' }, stats));
+  const wrote = await writeAll(output, io, chromeTraceChunks(ingest.store!, { meta: ingest.meta, generator: 'stmscope export', args: sliceArgs }, stats));
   if (wrote instanceof Error) return fail(`cannot write ${output}: ${wrote.message}`);
   io.stderr.write(
     `stmscope export: wrote ${output ?? 'stdout'} (chrome trace, ${stats.slices.toLocaleString('en-US')} slices, ${stats.flows.toLocaleString('en-US')} conflict arrows, ${fmtBytes(wrote)}); ` +
