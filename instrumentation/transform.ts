@@ -43,16 +43,16 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SITE_STRIDE, SITES_GLOBAL_KEY, type ModuleSites } from '../runtime/sites.ts';
 import {
-  composeInsertionMappings,
+  composeEdit,
   decodeDataUrl,
-  encodeMappings,
+  editMappings,
+  encodeDecoded,
   findSourceMappingComment,
   inlineSourceMapComment,
   lineOf,
   lineStarts,
   parseSourceMap,
   resolveSource,
-  SEG,
   SourceMap,
   type Insertion,
   type RawSourceMap,
@@ -833,19 +833,6 @@ function loadInputMap(
   return undefined;
 }
 
-/**
- * The segment covering a generated position, or else the closest mapped
- * segment before it (an unmapped token then reports the code just before it
- * rather than a generated-code position under the original file's name).
- */
-function mappedSegmentAtOrBefore(map: SourceMap, line0: number, col0: number): number {
-  const { segs, lineStart } = map.decoded;
-  let i = map.segmentFor(line0, col0);
-  if (i < 0) i = line0 < lineStart.length ? lineStart[Math.min(line0, lineStart.length - 1)] - 1 : segs.length / SEG - 1;
-  for (; i >= 0; i--) if (segs[i * SEG + 1] >= 0) return i;
-  return -1;
-}
-
 function emptySites(url: string): ModuleSites {
   return { url, sources: [], names: [], sites: [] };
 }
@@ -940,29 +927,28 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
   // -- maps ---------------------------------------------------------------------------
   const starts = lineStarts(code);
   const generatedFile = toFile(url);
-  const composed = composeInsertionMappings(starts, insertions, base, walker.anchors ?? []);
-  const mapObject = (mappings: string, sourcesContent: boolean): RawSourceMap => {
-    if (inputMap) {
-      return {
-        version: 3,
-        file: generatedFile.split(/[\\/]/).pop(),
-        ...(inputMap.sourceRoot ? { sourceRoot: inputMap.sourceRoot } : {}),
-        sources: inputMap.sources,
-        ...(sourcesContent && inputMap.sourcesContent ? { sourcesContent: inputMap.sourcesContent } : {}),
-        names: inputMap.names,
-        mappings,
-      };
+  const fileName = generatedFile.split(/[\\/]/).pop();
+  let composedMap: RawSourceMap;
+  if (base) {
+    // the edit map gets a segment wherever the input map has one, so tracing
+    // it through the input map (remapping) keeps all of the input map's detail
+    const baseAnchors: number[] = [];
+    const lines = base.lines;
+    for (let l = 0; l < lines.length && l < starts.length; l++) {
+      const ls = starts[l];
+      for (const seg of lines[l]) baseAnchors.push(ls + seg[0]);
     }
+    composedMap = composeEdit(editMappings(starts, insertions, baseAnchors), url, inputMap!, fileName, true);
+  } else {
     // the original is the module's own URL: tools read it there, no need to embed it
-    return { version: 3, file: generatedFile.split(/[\\/]/).pop(), sources: [url], names: [], mappings };
-  };
-  const composedMappings = encodeMappings(composed);
-  const composedJson = JSON.stringify(mapObject(composedMappings, true));
-  const registeredMap = opts.registerMap === false ? undefined : JSON.stringify(mapObject(composedMappings, false));
+    composedMap = composeEdit(editMappings(starts, insertions, walker.anchors ?? []), url, null, fileName);
+  }
+  const composedJson = JSON.stringify(composedMap);
+  const registeredMap = opts.registerMap === false ? undefined : composedMap.sourcesContent ? JSON.stringify({ ...composedMap, sourcesContent: undefined }) : composedJson;
   let outMap = composedJson;
   if (opts.outputMap === 'edit') {
-    const edit = composeInsertionMappings(starts, insertions, null, walker.anchors ?? []);
-    outMap = JSON.stringify({ version: 3, sources: [url], sourcesContent: [code], names: [], mappings: encodeMappings(edit) });
+    const edit = base ? editMappings(starts, insertions, walker.anchors ?? []) : null;
+    outMap = JSON.stringify({ version: 3, sources: [url], sourcesContent: [code], names: [], mappings: edit ? encodeDecoded(edit) : composedMap.mappings });
   }
 
   // -- site table ------------------------------------------------------------------------
@@ -987,13 +973,12 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
     let line0 = gl;
     let col = gc;
     if (base) {
-      const seg = mappedSegmentAtOrBefore(base, gl, gc);
-      const o = seg * SEG;
-      if (seg >= 0 && base.decoded.segs[o + 1] >= 0) {
-        const si = base.decoded.segs[o + 1];
+      const seg = base.mappedSegmentAtOrBefore(gl, gc);
+      if (seg) {
+        const si = seg[1]!;
         src = sourceIds[si] ??= sources.id(toFile(base.resolvedSources[si] ?? url), () => base.sourceContent(si));
-        line0 = base.decoded.segs[o + 2];
-        col = base.decoded.segs[o + 3];
+        line0 = seg[2]!;
+        col = seg[3]!;
       }
     }
     let text: string | undefined;
