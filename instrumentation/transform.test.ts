@@ -1,4 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { cacheDirFromEnv, TransformCache } from './loader/cache.ts';
+import { TransformProgress } from './loader/progress.ts';
 import { instrument, PROLOGUE, type InstrumentOptions } from './transform.ts';
 import { SITE_STRIDE, siteRegistry, type ModuleSites } from '../runtime/sites.ts';
 import { extractInlineSourceMap, SourceMap } from './sourcemap.ts';
@@ -442,5 +448,161 @@ describe('site table for TypeScript compiled by esbuild (input source map)', () 
     expect(m.originalPositionFor(gl + 1, col)).toMatchObject({ source: 'file:///proj/src/bank.ts', line: 13, column: tsLines[12].indexOf('owner') });
     // the inline comment carries the same map
     expect(extractInlineSourceMap(r.code)?.map.mappings).toBe(JSON.parse(r.map!).mappings);
+  });
+});
+
+describe('source maps through trace-mapping and remapping', () => {
+  it('the composed map names absolute sources and keeps sourcesContent; the registered map drops it', () => {
+    const ts = 'type T = { v: number };\nexport function f(o: T) {\n  return o.v;\n}\n';
+    const js = transformSync(ts, { loader: 'ts', sourcemap: 'inline', sourcefile: 'f.ts' }).code;
+    const r = instrument(js, 'file:///proj/f.ts');
+    const map = JSON.parse(r.map!);
+    expect(map.sources).toEqual(['file:///proj/f.ts']);
+    expect(map.sourcesContent).toEqual([ts]);
+    expect(JSON.parse(r.sites.map!).sourcesContent).toBeUndefined();
+    const m = new SourceMap(r.map!);
+    const out = r.code.split('\n');
+    const gl = out.findIndex((l) => l.includes('o).v'));
+    expect(m.originalPositionFor(gl + 1, out[gl].indexOf('o).v') + 3)).toMatchObject({ line: 3, column: 11 });
+  });
+
+  it('a bad input map is ignored, not fatal', () => {
+    const code = 'o.p;\n//# sourceMappingURL=data:application/json;base64,' + Buffer.from('{"version":3,"sources":["a"],"mappings":"!!"}').toString('base64');
+    const r = instrument(code, 'file:///t/bad.js');
+    expect(r.skipped).toBeUndefined();
+    expect(siteList(r.sites)[0]).toMatchObject({ line: 1 });
+  });
+
+  it('a sourceMappingURL lookalike inside a template is not cut off before parsing', () => {
+    const code = 'const s = `\n//# sourceMappingURL=x.map\n`;\no.p;\n';
+    const r = instrument(code, 'file:///t/tpl.js');
+    expect(r.skipped).toBeUndefined();
+    expect(r.code).toContain('//# sourceMappingURL=x.map');
+    const code2 = 'o.p; const s = `\n//# sourceMappingURL=x.map\n`\n';
+    const r2 = instrument(code2, 'file:///t/tpl2.js');
+    expect(r2.skipped).toBeUndefined();
+    expect(r2.code).toContain('//# sourceMappingURL=x.map');
+  });
+});
+
+describe('transform cache (loader/cache.ts)', () => {
+  const dirs: string[] = [];
+  const tmp = () => {
+    const d = mkdtempSync(join(tmpdir(), 'stmscope-cache-'));
+    dirs.push(d);
+    return d;
+  };
+  afterAll(() => {
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  });
+  const compute = (src: string, calls: string[]) => (read: (p: string) => string | undefined) => {
+    calls.push(src);
+    const out = instrument(src, 'file:///t/c.js', { readFile: read });
+    return out.skipped ? { code: src, skipped: out.skipped } : { code: out.code };
+  };
+
+  it('misses, then hits with the same output; another source, url or option misses', () => {
+    const cache = new TransformCache(join(tmp(), 'c'));
+    const calls: string[] = [];
+    const a = cache.get('esm', 'file:///t/c.js', { x: 1 }, 'o.p;', compute('o.p;', calls));
+    const b = cache.get('esm', 'file:///t/c.js', { x: 1 }, 'o.p;', compute('o.p;', calls));
+    expect(calls).toEqual(['o.p;']);
+    expect(b).toEqual(a);
+    expect(cache.stats).toMatchObject({ hits: 1, misses: 1, invalid: 0 });
+    cache.get('esm', 'file:///t/c.js', { x: 1 }, 'o.q;', compute('o.q;', calls));
+    cache.get('esm', 'file:///t/d.js', { x: 1 }, 'o.p;', compute('o.p;', calls));
+    cache.get('esm', 'file:///t/c.js', { x: 2 }, 'o.p;', compute('o.p;', calls));
+    expect(cache.stats.misses).toBe(4);
+    // a fresh instance (another thread, the next run) reads the same entry
+    const again = new TransformCache(cache.dir);
+    expect(again.get('esm', 'file:///t/c.js', { x: 1 }, 'o.p;', compute('o.p;', calls))).toEqual(a);
+    expect(again.stats.hits).toBe(1);
+  });
+
+  it('keeps skipped results without storing the unchanged source twice', () => {
+    const cache = new TransformCache(join(tmp(), 'c'));
+    const calls: string[] = [];
+    const src = 'let x = 1;\n';
+    cache.get('esm', 'file:///t/s.js', null, src, compute(src, calls));
+    const hit = cache.get('esm', 'file:///t/s.js', null, src, compute(src, calls));
+    expect(hit).toEqual({ code: src, skipped: 'no sites' });
+    expect(calls.length).toBe(1);
+    const key = TransformCache.key('esm', 'file:///t/s.js', null, src);
+    const text = readFileSync(join(cache.dir, key.slice(0, 2), `${key}.stc`), 'utf8');
+    expect(text.endsWith('\n')).toBe(true); // header only
+  });
+
+  it('a corrupt or truncated entry is a miss and is rewritten', () => {
+    const cache = new TransformCache(join(tmp(), 'c'));
+    const calls: string[] = [];
+    const src = 'a.b.c;';
+    const first = cache.get('esm', 'u', null, src, compute(src, calls));
+    const key = TransformCache.key('esm', 'u', null, src);
+    const file = join(cache.dir, key.slice(0, 2), `${key}.stc`);
+    const good = readFileSync(file, 'utf8');
+    for (const bad of [good.slice(0, -5), good.replace('__stm$b+1', '__stm$b+7'), 'not json\n' + first.code, '']) {
+      writeFileSync(file, bad);
+      expect(cache.get('esm', 'u', null, src, compute(src, calls))).toEqual(first);
+    }
+    expect(cache.stats.invalid).toBe(4);
+    expect(calls.length).toBe(5);
+    expect(readFileSync(file, 'utf8')).toBe(good);
+    // no temporary files left behind
+    expect(readdirSync(join(cache.dir, key.slice(0, 2))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('a changed original source (read for site text) invalidates the entry', () => {
+    const dir = tmp();
+    const ts = join(dir, 'bank.ts');
+    writeFileSync(ts, 'export const f = (o: { p: number }) => o.p;\n');
+    const js = transformSync(readFileSync(ts, 'utf8'), { loader: 'ts', sourcemap: 'inline', sourcefile: ts, sourcesContent: false }).code;
+    const cache = new TransformCache(join(dir, 'c'));
+    const calls: string[] = [];
+    const run = (read: (p: string) => string | undefined) => {
+      calls.push('x');
+      return { code: instrument(js, pathToFileURL(ts).href, { readFile: read }).code };
+    };
+    cache.get('esm', 'u', null, js, run);
+    cache.get('esm', 'u', null, js, run);
+    expect(calls.length).toBe(1);
+    writeFileSync(ts, 'export const f = (o: { p: number }) => o.p; // edited\n');
+    utimesSync(ts, new Date(), new Date(Date.now() + 5000));
+    cache.get('esm', 'u', null, js, run);
+    expect(calls.length).toBe(2);
+    expect(cache.stats.invalid).toBe(1);
+  });
+
+  it('refuses a directory it cannot make private, and just computes', () => {
+    const dir = tmp();
+    const file = join(dir, 'file');
+    writeFileSync(file, 'x');
+    const cache = new TransformCache(join(file, 'sub'));
+    const calls: string[] = [];
+    expect(cache.get('esm', 'u', null, 'o.p;', compute('o.p;', calls)).code).toContain('__stm$');
+    expect(cache.get('esm', 'u', null, 'o.p;', compute('o.p;', calls)).code).toContain('__stm$');
+    expect(calls.length).toBe(2);
+  });
+
+  it('cacheDirFromEnv: explicit dir, STMSCOPE_HOME, XDG, off', () => {
+    expect(cacheDirFromEnv({ STMSCOPE_CACHE_DIR: '/x' })).toBe('/x');
+    expect(cacheDirFromEnv({ STMSCOPE_HOME: '/h' })).toBe('/h/cache/transform');
+    expect(cacheDirFromEnv({ XDG_CACHE_HOME: '/c' })).toBe('/c/stmscope/transform');
+    expect(cacheDirFromEnv({ STMSCOPE_CACHE: '0', STMSCOPE_CACHE_DIR: '/x' })).toBeUndefined();
+  });
+});
+
+describe('progress line (loader/progress.ts)', () => {
+  it('is silent under the threshold, then one line per further threshold of transforming', () => {
+    const lines: string[] = [];
+    const p = new TransformProgress((l) => lines.push(l), ' (thread 2)', 1000);
+    p.record(400, 1e6, false);
+    p.record(500, 1e6, true);
+    expect(lines).toEqual([]);
+    p.record(200, 2e6, false);
+    expect(lines).toEqual(['stmscope: instrumenting modules (thread 2): 3 files, 4.0 MB, 0.0 s (1 from cache)\n']);
+    p.record(500, 0, false);
+    expect(lines.length).toBe(1);
+    p.record(600, 0, false);
+    expect(lines.length).toBe(2);
   });
 });

@@ -43,16 +43,16 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { SITE_STRIDE, SITES_GLOBAL_KEY, type ModuleSites } from '../runtime/sites.ts';
 import {
-  composeInsertionMappings,
+  composeEdit,
   decodeDataUrl,
-  encodeMappings,
+  editMappings,
+  encodeDecoded,
   findSourceMappingComment,
   inlineSourceMapComment,
   lineOf,
   lineStarts,
   parseSourceMap,
   resolveSource,
-  SEG,
   SourceMap,
   type Insertion,
   type RawSourceMap,
@@ -119,6 +119,11 @@ export const GLOBAL_FUNCTIONS: ReadonlySet<string> = new Set([
 ]);
 
 const PREFIX = '__stm$';
+/**
+ * Version of the transform's output: part of the transform cache's key
+ * (loader/cache.ts). Bump it whenever the same input would give other output.
+ */
+export const TRANSFORM_VERSION = 2;
 const KEY_LITERAL = JSON.stringify(SITES_GLOBAL_KEY);
 /** Fixed text at the first statement (no variable part: its length never depends on the module). */
 export const PROLOGUE =
@@ -833,24 +838,20 @@ function loadInputMap(
   return undefined;
 }
 
-/**
- * The segment covering a generated position, or else the closest mapped
- * segment before it (an unmapped token then reports the code just before it
- * rather than a generated-code position under the original file's name).
- */
-function mappedSegmentAtOrBefore(map: SourceMap, line0: number, col0: number): number {
-  const { segs, lineStart } = map.decoded;
-  let i = map.segmentFor(line0, col0);
-  if (i < 0) i = line0 < lineStart.length ? lineStart[Math.min(line0, lineStart.length - 1)] - 1 : segs.length / SEG - 1;
-  for (; i >= 0; i--) if (segs[i * SEG + 1] >= 0) return i;
-  return -1;
-}
-
 function emptySites(url: string): ModuleSites {
   return { url, sources: [], names: [], sites: [] };
 }
 
 const PARSE_BASE: AcornOptions = { ecmaVersion: 'latest', allowHashBang: true, preserveParens: true };
+
+/** Whether `code` holds only white space from `from` on. */
+function isBlank(code: string, from: number): boolean {
+  for (let i = from; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return false;
+  }
+  return true;
+}
 
 function parseEither(code: string, sourceType: 'module' | 'script' | 'unknown', onComment: AcornOptions['onComment']): N {
   if (sourceType !== 'script') {
@@ -886,12 +887,36 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
   const base = inputMap ? new SourceMap(inputMap, url) : null;
 
   // -- parse -------------------------------------------------------------------
-  const comments: Array<[number, number]> = [];
-  let ast: N;
-  try {
-    ast = parseEither(code, opts.sourceType ?? 'unknown', oldComment ? (_block, _text, start, end) => comments.push([start, end]) : undefined);
-  } catch (e) {
-    return unchanged(`parse error: ${(e as Error).message}`);
+  // A trailing sourceMappingURL comment (an inline map is often larger than
+  // the code) is cut off before parsing: acorn scans comments a character at a
+  // time. If the "comment" was not one (inside a template, a regexp or a block
+  // comment), the cut code does not parse, and the whole code is parsed with a
+  // comment listener instead.
+  let ast: N | undefined;
+  let commentIsReal = false;
+  const sourceType = opts.sourceType ?? 'unknown';
+  if (oldComment && isBlank(code, oldComment.end)) {
+    try {
+      ast = parseEither(code.slice(0, oldComment.start), sourceType, undefined);
+      commentIsReal = true;
+    } catch {
+      ast = undefined;
+    }
+  }
+  if (!ast) {
+    try {
+      ast = parseEither(
+        code,
+        sourceType,
+        oldComment
+          ? (_block, _text, start, end) => {
+              if (start === oldComment.start && end === oldComment.end) commentIsReal = true;
+            }
+          : undefined,
+      );
+    } catch (e) {
+      return unchanged(`parse error: ${(e as Error).message}`);
+    }
   }
 
   // -- walk ----------------------------------------------------------------------
@@ -911,7 +936,7 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
   // the old sourceMappingURL comment no longer describes the output: drop it
   const lastEdit = walker.edits.reduce((m, e) => Math.max(m, e.offset), 0);
   const dropComment =
-    oldComment && oldComment.start >= lastEdit && comments.some(([s, e]) => s === oldComment.start && e === oldComment.end) ? oldComment : undefined;
+    oldComment && oldComment.start >= lastEdit && commentIsReal ? oldComment : undefined;
 
   // -- output code -------------------------------------------------------------------
   const edits = walker.edits;
@@ -940,35 +965,34 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
   // -- maps ---------------------------------------------------------------------------
   const starts = lineStarts(code);
   const generatedFile = toFile(url);
-  const composed = composeInsertionMappings(starts, insertions, base, walker.anchors ?? []);
-  const mapObject = (mappings: string, sourcesContent: boolean): RawSourceMap => {
-    if (inputMap) {
-      return {
-        version: 3,
-        file: generatedFile.split(/[\\/]/).pop(),
-        ...(inputMap.sourceRoot ? { sourceRoot: inputMap.sourceRoot } : {}),
-        sources: inputMap.sources,
-        ...(sourcesContent && inputMap.sourcesContent ? { sourcesContent: inputMap.sourcesContent } : {}),
-        names: inputMap.names,
-        mappings,
-      };
+  const fileName = generatedFile.split(/[\\/]/).pop();
+  let composedMap: RawSourceMap;
+  if (base) {
+    // the edit map gets a segment wherever the input map has one, so tracing
+    // it through the input map (remapping) keeps all of the input map's detail
+    const baseAnchors: number[] = [];
+    const lines = base.lines;
+    for (let l = 0; l < lines.length && l < starts.length; l++) {
+      const ls = starts[l];
+      for (const seg of lines[l]) baseAnchors.push(ls + seg[0]);
     }
+    composedMap = composeEdit(editMappings(starts, insertions, baseAnchors), url, inputMap!, fileName, true);
+  } else {
     // the original is the module's own URL: tools read it there, no need to embed it
-    return { version: 3, file: generatedFile.split(/[\\/]/).pop(), sources: [url], names: [], mappings };
-  };
-  const composedMappings = encodeMappings(composed);
-  const composedJson = JSON.stringify(mapObject(composedMappings, true));
-  const registeredMap = opts.registerMap === false ? undefined : JSON.stringify(mapObject(composedMappings, false));
+    composedMap = composeEdit(editMappings(starts, insertions, walker.anchors ?? []), url, null, fileName);
+  }
+  const composedJson = JSON.stringify(composedMap);
+  const registeredMap = opts.registerMap === false ? undefined : composedMap.sourcesContent ? JSON.stringify({ ...composedMap, sourcesContent: undefined }) : composedJson;
   let outMap = composedJson;
   if (opts.outputMap === 'edit') {
-    const edit = composeInsertionMappings(starts, insertions, null, walker.anchors ?? []);
-    outMap = JSON.stringify({ version: 3, sources: [url], sourcesContent: [code], names: [], mappings: encodeMappings(edit) });
+    const edit = base ? editMappings(starts, insertions, walker.anchors ?? []) : null;
+    outMap = JSON.stringify({ version: 3, sources: [url], sourcesContent: [code], names: [], mappings: edit ? encodeDecoded(edit) : composedMap.mappings });
   }
 
   // -- site table ------------------------------------------------------------------------
   const sources = new Sources(read);
   const strings = new Interner();
-  const table: number[] = [];
+  const siteTable: number[] = [];
   const genLines = new Map<number, string>();
   const generatedLine = (l: number): string => {
     let s = genLines.get(l);
@@ -987,13 +1011,12 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
     let line0 = gl;
     let col = gc;
     if (base) {
-      const seg = mappedSegmentAtOrBefore(base, gl, gc);
-      const o = seg * SEG;
-      if (seg >= 0 && base.decoded.segs[o + 1] >= 0) {
-        const si = base.decoded.segs[o + 1];
+      const seg = base.mappedSegmentAtOrBefore(gl, gc);
+      if (seg) {
+        const si = seg[1]!;
         src = sourceIds[si] ??= sources.id(toFile(base.resolvedSources[si] ?? url), () => base.sourceContent(si));
-        line0 = base.decoded.segs[o + 2];
-        col = base.decoded.segs[o + 3];
+        line0 = seg[2]!;
+        col = seg[3]!;
       }
     }
     let text: string | undefined;
@@ -1010,17 +1033,20 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
       text = sources.line(src, line0);
       if (text !== undefined) col = refineColumn(text, col, s.name);
     }
-    table.push(src, line0 + 1, col + 1, strings.id(s.fn), text === undefined ? -1 : strings.id(siteText(text, col)));
+    siteTable.push(src, line0 + 1, col + 1, strings.id(s.fn), text === undefined ? -1 : strings.id(siteText(text, col)));
   }
-  const sites: ModuleSites = { url, sources: sources.files, names: strings.list, sites: table };
+  const sites: ModuleSites = { url, sources: sources.files, names: strings.list, sites: siteTable };
   if (registeredMap !== undefined) sites.map = registeredMap;
-  if (table.length !== walker.sites.length * SITE_STRIDE) throw new Error('site table stride mismatch');
+  if (siteTable.length !== walker.sites.length * SITE_STRIDE) throw new Error('site table stride mismatch');
 
   // -- trailer ------------------------------------------------------------------------------
-  const payload = JSON.stringify(sites);
-  // V8 parses a large JSON.parse('…') faster than the equivalent object literal
-  const value = payload.length > 10_000 ? `JSON.parse(${JSON.stringify(payload)})` : payload;
-  parts.push(`\nfunction __stm$m(){return ${value}}${HOISTED}`);
+  // V8 parses a large JSON.parse('…') faster than the equivalent object
+  // literal. The map goes in as a string literal of its own: inside the JSON
+  // text it would be escaped twice (the longest string of the trailer).
+  const table = JSON.stringify({ url, sources: sites.sources, names: sites.names, sites: sites.sites });
+  const value = table.length > 10_000 ? `JSON.parse(${JSON.stringify(table)})` : table;
+  const withMap = registeredMap === undefined ? value : `Object.assign(${value},{map:${JSON.stringify(registeredMap)}})`;
+  parts.push(`\nfunction __stm$m(){return ${withMap}}${HOISTED}`);
   if (opts.inlineMap) parts.push(`\n${inlineSourceMapComment(composedJson)}\n`);
   return { code: parts.join(''), map: outMap, sites };
 }

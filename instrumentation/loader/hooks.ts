@@ -22,6 +22,8 @@ import { instrument } from '../transform.ts';
 import { findSourceMappingComment } from '../sourcemap.ts';
 import { createFilter, filePathOf, isTypeScriptPath, type FilterData } from './filter.ts';
 import { compileTypeScript } from './typescript.ts';
+import { TransformCache, type CachedOutput } from './cache.ts';
+import { TransformProgress } from './progress.ts';
 
 export interface HooksData {
   /** generation of this instance within its owner thread; only the newest is active */
@@ -33,6 +35,10 @@ export interface HooksData {
   inlineMap?: boolean;
   /** log what is instrumented to stderr (STMSCOPE_INSTRUMENT_DEBUG=1) */
   debug?: boolean;
+  /** transform cache directory (cache.ts), or undefined for none */
+  cacheDir?: string;
+  /** print the progress line (progress.ts; default true) */
+  progress?: boolean;
 }
 
 interface Shared {
@@ -43,9 +49,13 @@ const shared: Shared = ((globalThis as Record<symbol, Shared | undefined>)[Symbo
 
 let data: HooksData | undefined;
 let accept: (url: string) => boolean = () => false;
+let cache: TransformCache | undefined;
+let progress: TransformProgress | undefined;
 
 export function initialize(d: HooksData): void {
   data = d;
+  cache = d.cacheDir ? new TransformCache(d.cacheDir) : undefined;
+  progress = d.progress === false ? undefined : new TransformProgress(undefined, d.owner === 0 ? '' : ` (thread ${d.owner})`);
   accept = createFilter(d.filter);
   const cur = shared.newest.get(d.owner) ?? 0;
   if (d.gen > cur) shared.newest.set(d.owner, d.gen);
@@ -84,24 +94,36 @@ function hasInlineMap(code: string): boolean {
 
 /** Instruments `code`, compiling TypeScript first when it is not compiled yet. Returns undefined when unchanged. */
 function transformModule(url: string, code: string, format: string): string | undefined {
-  let js = code;
+  const t0 = process.hrtime.bigint();
   const path = filePathOf(url)!;
-  let compiled = false;
-  if (isTypeScriptPath(path) && !hasInlineMap(code)) {
-    js = compileTypeScript(code, path).code;
-    compiled = true;
-    debug(`compiled TypeScript ${url}`);
+  const inlineMap = data?.inlineMap ?? true;
+  const sourceType = format === 'module' ? 'module' : format === 'commonjs' ? 'script' : 'unknown';
+  // compiling TypeScript depends on the nearest tsconfig.json too: not cached
+  const compile = isTypeScriptPath(path) && !hasInlineMap(code);
+  const run = (readFile?: (p: string) => string | undefined): CachedOutput => {
+    let js = code;
+    if (compile) {
+      js = compileTypeScript(code, path).code;
+      debug(`compiled TypeScript ${url}`);
+    }
+    const out = instrument(js, url, { sourceType, inlineMap, readFile });
+    if (out.skipped) return { code: js, skipped: out.skipped };
+    debug(`instrumented ${url}: ${out.sites.sites.length / 5} sites`);
+    return { code: out.code };
+  };
+  let out: CachedOutput;
+  let fromCache = false;
+  if (cache && !compile) {
+    const hits = cache.stats.hits;
+    out = cache.get('esm', url, { sourceType, inlineMap }, code, run);
+    fromCache = cache.stats.hits > hits;
+    if (fromCache) debug(`from cache ${url}${out.skipped ? ` (skipped: ${out.skipped})` : ''}`);
+  } else {
+    out = run();
   }
-  const out = instrument(js, url, {
-    sourceType: format === 'module' ? 'module' : format === 'commonjs' ? 'script' : 'unknown',
-    inlineMap: data?.inlineMap ?? true,
-  });
-  if (out.skipped) {
-    debug(`skipped ${url}: ${out.skipped}`);
-    return compiled ? js : undefined;
-  }
-  debug(`instrumented ${url}: ${out.sites.sites.length / 5} sites`);
-  return out.code;
+  if (out.skipped && !fromCache) debug(`skipped ${url}: ${out.skipped}`);
+  progress?.record(Number(process.hrtime.bigint() - t0), code.length, fromCache);
+  return out.code === code ? undefined : out.code;
 }
 
 const SELF = import.meta.url.split('?')[0];

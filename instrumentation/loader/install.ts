@@ -26,6 +26,8 @@ import { instrument } from '../transform.ts';
 import { findSourceMappingComment } from '../sourcemap.ts';
 import { createFilter, filterDataFromEnv, isTypeScriptPath, toFilterData, type FilterOptions } from './filter.ts';
 import { compileTypeScript } from './typescript.ts';
+import { cacheDirFromEnv, TransformCache, type CachedOutput } from './cache.ts';
+import { TransformProgress } from './progress.ts';
 import type { HooksData } from './hooks.ts';
 
 export interface InstallOptions extends FilterOptions {
@@ -33,6 +35,13 @@ export interface InstallOptions extends FilterOptions {
   commonjs?: boolean;
   /** log decisions to stderr (default: STMSCOPE_INSTRUMENT_DEBUG=1) */
   debug?: boolean;
+  /**
+   * transform cache directory, or null for none (default: STMSCOPE_CACHE_DIR,
+   * else the per-user cache directory; none with STMSCOPE_CACHE=0; see cache.ts)
+   */
+  cacheDir?: string | null;
+  /** progress line on stderr when transforming takes over a second (default: unless STMSCOPE_INSTRUMENT_PROGRESS=0) */
+  progress?: boolean;
 }
 
 interface InstallState {
@@ -64,12 +73,18 @@ export function installInstrumentation(options: InstallOptions = {}): void {
     root: options.root ?? env.root,
   });
   const debug = options.debug ?? process.env.STMSCOPE_INSTRUMENT_DEBUG === '1';
-  const state: InstallState = { gen: 0, data: { gen: 0, owner: threadId, filter, debug } };
+  const cacheDir = options.cacheDir === null ? undefined : (options.cacheDir ?? cacheDirFromEnv());
+  const progress = options.progress ?? process.env.STMSCOPE_INSTRUMENT_PROGRESS !== '0';
+  const state: InstallState = { gen: 0, data: { gen: 0, owner: threadId, filter, debug, cacheDir, progress } };
   g[STATE] = state;
 
   const registry = siteRegistry();
   attachFrameMapping(registry);
-  if (options.commonjs !== false) wrapCommonJs(createFilter(filter), debug);
+  if (options.commonjs !== false) {
+    const cache = cacheDir ? new TransformCache(cacheDir) : undefined;
+    const meter = progress ? new TransformProgress(undefined, threadId === 0 ? ' (CommonJS)' : ` (CommonJS, thread ${threadId})`) : undefined;
+    wrapCommonJs(createFilter(filter), debug, cache, meter);
+  }
 
   const mod = Module as unknown as { register: typeof register };
   const original = mod.register;
@@ -91,21 +106,28 @@ export function installInstrumentation(options: InstallOptions = {}): void {
  * CommonJS: require() does not go through `load` hooks on Node 20, so wrap
  * Module.prototype._compile (the one place every CommonJS source passes).
  */
-function wrapCommonJs(accept: (path: string) => boolean, debug: boolean): void {
+function wrapCommonJs(accept: (path: string) => boolean, debug: boolean, cache: TransformCache | undefined, meter: TransformProgress | undefined): void {
   const proto = Module.prototype as unknown as { _compile: (content: string, filename: string, ...rest: unknown[]) => unknown };
   const original = proto._compile;
   proto._compile = function compileInstrumented(content: string, filename: string, ...rest: unknown[]) {
     let code = content;
     if (typeof content === 'string' && accept(filename) && !content.includes('__stm$')) {
+      const t0 = process.hrtime.bigint();
       try {
-        let js = content;
-        if (isTypeScriptPath(filename) && !findSourceMappingComment(content)?.url.startsWith('data:')) {
-          js = compileTypeScript(content, filename).code;
-        }
-        const out = instrument(js, pathToFileURL(filename).href, { inlineMap: true });
-        if (!out.skipped) code = out.code;
-        else if (js !== content) code = js;
-        if (debug) process.stderr.write(`[stmscope cjs thread ${threadId}] ${out.skipped ? `skipped (${out.skipped})` : 'instrumented'} ${filename}\n`);
+        // compiling TypeScript depends on the nearest tsconfig.json too: not cached
+        const compile = isTypeScriptPath(filename) && !findSourceMappingComment(content)?.url.startsWith('data:');
+        const url = pathToFileURL(filename).href;
+        const run = (readFile?: (p: string) => string | undefined): CachedOutput => {
+          const js = compile ? compileTypeScript(content, filename).code : content;
+          const out = instrument(js, url, { inlineMap: true, readFile });
+          return out.skipped ? { code: js, skipped: out.skipped } : { code: out.code };
+        };
+        const hits = cache?.stats.hits ?? 0;
+        const out = cache && !compile ? cache.get('cjs', url, { inlineMap: true }, content, run) : run();
+        const fromCache = (cache?.stats.hits ?? 0) > hits;
+        code = out.code;
+        meter?.record(Number(process.hrtime.bigint() - t0), content.length, fromCache);
+        if (debug) process.stderr.write(`[stmscope cjs thread ${threadId}] ${out.skipped ? `skipped (${out.skipped})` : 'instrumented'}${fromCache ? ' from cache' : ''} ${filename}\n`);
       } catch (error) {
         if (debug) process.stderr.write(`[stmscope cjs] transform failed for ${filename}: ${String(error)}\n`);
       }

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -241,6 +241,25 @@ describe('CommonJS', () => {
   it('instruments require()d modules through Module.prototype._compile', async () => {
     const out = await run(['--import', bundleRegister, 'capp.cjs']);
     expectSite(out, 'cjs', 'clib.cjs', 'x.balance', 'helper');
+  });
+});
+
+describe('transform cache', () => {
+  it('the second run of ESM, TypeScript and CommonJS programs reads the cache and finds the same sites', async () => {
+    const cacheDir = join(dir, 'transform-cache');
+    const env = { STMSCOPE_CACHE_DIR: cacheDir };
+    const entries = () => (existsSync(cacheDir) ? readdirSync(cacheDir, { recursive: true }).filter((f) => String(f).endsWith('.stc')).length : 0);
+    for (let pass = 0; pass < 2; pass++) {
+      expectSite(await run(['--import', sourceRegister, 'app.mjs'], env), 'esm', 'app.mjs', 'a.balance', 'readIt');
+      expectSite(await run(['--import', 'tsx', '--import', tsRegister, 'app.ts'], env), 'ts-lib', 'lib.ts', 'x.balance', 'helper');
+      expectSite(await run(['--import', sourceRegister, 'capp.cjs'], env), 'cjs', 'clib.cjs', 'x.balance', 'helper');
+      if (pass === 0) expect(entries()).toBeGreaterThanOrEqual(4); // app.mjs, app.ts, lib.ts, capp.cjs, clib.cjs
+    }
+    const before = entries();
+    // a cached entry is what runs: corrupting every entry must not change the results (misses, rewritten)
+    for (const f of readdirSync(cacheDir, { recursive: true })) if (String(f).endsWith('.stc')) writeFileSync(join(cacheDir, String(f)), '{"v":1}\ngarbage');
+    expectSite(await run(['--import', sourceRegister, 'app.mjs'], env), 'esm', 'app.mjs', 'a.balance', 'readIt');
+    expect(entries()).toBe(before);
   });
 });
 
