@@ -122,7 +122,11 @@ export function parseRetain(text: string): Partial<Pick<RetentionPolicy, 'maxAge
       out.maxAgeMs = parseAge(piece, '--retain');
     } else {
       if (out.maxDataBytes !== undefined) throw new Error(`--retain: two sizes in ${JSON.stringify(text)}`);
-      out.maxDataBytes = parseSize(piece, '--retain');
+      try {
+        out.maxDataBytes = parseSize(piece, '--retain');
+      } catch {
+        throw new Error(`--retain: ${JSON.stringify(piece)} is neither an age (45s, 90m, 12h, 7d, 2w) nor a size (512m, 2GiB, 1.5GB); both go as 7d,2GiB, or off`);
+      }
     }
   }
   if (out.maxAgeMs === undefined && out.maxDataBytes === undefined) throw new Error(`--retain: give an age, a size or both (e.g. 7d, 2GiB, 7d,2GiB, or off), got ${JSON.stringify(text)}`);
@@ -154,9 +158,17 @@ export function formatSize(n: number): string {
   return `${+(n / 1024).toFixed(1)} KiB`;
 }
 
+/** `30 days`, `12 h`, `90 s` for messages. */
+export function formatAge(ms: number): string {
+  if (ms >= DAY_MS && ms % DAY_MS === 0) return `${ms / DAY_MS} day${ms === DAY_MS ? '' : 's'}`;
+  if (ms >= 3600_000 && ms % 3600_000 === 0) return `${ms / 3600_000} h`;
+  if (ms >= 60_000 && ms % 60_000 === 0) return `${ms / 60_000} min`;
+  return `${+(ms / 1000).toFixed(1)} s`;
+}
+
 /** One line describing a policy (printed by serve/run/demo). */
 export function describePolicy(p: RetentionPolicy): string {
-  const age = (ms: number) => (ms % DAY_MS === 0 ? `${ms / DAY_MS} days` : ms % 3600_000 === 0 ? `${ms / 3600_000} h` : `${Math.round(ms / 1000)} s`);
+  const age = formatAge;
   const session = p.maxSessionBytes > 0 ? `sessions keep at most ${formatSize(p.maxSessionBytes)} of detail (oldest dropped first, aggregates kept)` : 'sessions keep all their detail';
   const dir = [p.maxDataBytes > 0 ? `at most ${formatSize(p.maxDataBytes)}` : '', p.maxAgeMs > 0 ? `sessions younger than ${age(p.maxAgeMs)}` : ''].filter(Boolean).join(', ');
   return `${session}; data directory: ${dir || 'no caps'} (--max-session-mb, --retain)`;
@@ -188,7 +200,7 @@ export function sweepPlan(sessions: StoredSessionFacts[], policy: RetentionPolic
   if (policy.maxAgeMs > 0) {
     for (const s of sessions) {
       if (!s.live && now - s.endMs > policy.maxAgeMs) {
-        out.push({ id: s.id, why: `older than ${Math.round(policy.maxAgeMs / 3600_000)} h (--retain)` });
+        out.push({ id: s.id, why: `no data for more than ${formatAge(policy.maxAgeMs)} (--retain)` });
         gone.add(s.id);
       }
     }
