@@ -82,7 +82,8 @@ export function defaultPolicy(): RetentionPolicy {
 }
 
 const SIZE_UNITS: Record<string, number> = { '': MiB, b: 1, k: 1024, kb: 1000, kib: 1024, m: MiB, mb: 1e6, mib: MiB, g: 1024 * MiB, gb: 1e9, gib: 1024 * MiB, t: 1024 ** 4, tb: 1e12, tib: 1024 ** 4 };
-const AGE_UNITS: Record<string, number> = { s: 1000, m: 60_000, min: 60_000, h: 3600_000, d: DAY_MS, w: 7 * DAY_MS };
+// no bare `m`: in `--retain 500m` it could be minutes or MiB
+const AGE_UNITS: Record<string, number> = { s: 1000, min: 60_000, h: 3600_000, d: DAY_MS, w: 7 * DAY_MS };
 
 /**
  * A size: `512k`, `256m`, `256MiB`, `2g`, `1.5GB`, or a plain number of MiB.
@@ -96,13 +97,13 @@ export function parseSize(text: string, what = 'size'): number {
 }
 
 /**
- * An age: `45s`, `90m`, `12h`, `7d`, `2w`.
+ * An age: `45s`, `90min`, `12h`, `7d`, `2w`.
  * @throws Error naming `what` and the accepted forms
  */
 export function parseAge(text: string, what = 'age'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(text);
   const unit = m ? AGE_UNITS[m[2].toLowerCase()] : undefined;
-  if (!m || unit === undefined) throw new Error(`${what}: ${JSON.stringify(text)} is not an age (use e.g. 45s, 90m, 12h, 7d, 2w)`);
+  if (!m || unit === undefined) throw new Error(`${what}: ${JSON.stringify(text)} is not an age (use e.g. 45s, 90min, 12h, 7d, 2w)`);
   return Math.round(Number(m[1]) * unit);
 }
 
@@ -117,7 +118,8 @@ export function parseRetain(text: string): Partial<Pick<RetentionPolicy, 'maxAge
   if (t === 'off' || t === 'none' || t === 'forever') return { maxAgeMs: 0, maxDataBytes: 0 };
   const out: Partial<RetentionPolicy> = {};
   for (const piece of t.split(',').map((p) => p.trim()).filter(Boolean)) {
-    if (/^\d+(?:\.\d+)?\s*(s|m|min|h|d|w)$/.test(piece)) {
+    if (/^\d+(?:\.\d+)?\s*m$/.test(piece)) throw new Error(`--retain: ${JSON.stringify(piece)} is ambiguous: write ${piece}in (minutes) or ${piece}ib (MiB)`);
+    if (/^\d+(?:\.\d+)?\s*(s|min|h|d|w)$/.test(piece)) {
       if (out.maxAgeMs !== undefined) throw new Error(`--retain: two ages in ${JSON.stringify(text)}`);
       out.maxAgeMs = parseAge(piece, '--retain');
     } else {
@@ -125,7 +127,7 @@ export function parseRetain(text: string): Partial<Pick<RetentionPolicy, 'maxAge
       try {
         out.maxDataBytes = parseSize(piece, '--retain');
       } catch {
-        throw new Error(`--retain: ${JSON.stringify(piece)} is neither an age (45s, 90m, 12h, 7d, 2w) nor a size (512m, 2GiB, 1.5GB); both go as 7d,2GiB, or off`);
+        throw new Error(`--retain: ${JSON.stringify(piece)} is neither an age (45s, 90min, 12h, 7d, 2w) nor a size (512MiB, 2GiB, 1.5GB); both go as 7d,2GiB, or off`);
       }
     }
   }
