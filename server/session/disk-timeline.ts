@@ -280,9 +280,9 @@ class DetailFile {
   dropBelow(n: number): void {
     while (this.extents.length > 1 && this.extents[0].n < n) {
       const e = this.extents.shift()!;
+      // unlinked now, while a background write may still be landing: its blocks are freed at the close right after
       e.out.close();
-      // closed first: a file deleted while open keeps its blocks until the last close
-      e.out.whenClosed(() => rmSync(e.out.path, { force: true }));
+      rmSync(e.out.path, { force: true });
     }
   }
   flush(): void {

@@ -671,9 +671,9 @@ export class RetainedRecording {
       if (cut < 0 || cut >= p.start + p.out.size) p.out.close();
       else if (cut > p.start || p === this.parts[0]) p.out.close(cut - p.start);
       else {
-        // wholly after the cut: deleted once closed (never under a write)
+        // wholly after the cut
         p.out.close();
-        p.out.whenClosed(() => rmSync(p.out.path, { force: true }));
+        rmSync(p.out.path, { force: true });
       }
     }
   }
@@ -773,8 +773,9 @@ export class RetainedRecording {
     // the timeline first: from here on no query reads what is deleted next
     tl.dropBefore(cp.mark, this.startNs, workers);
     this.parts.shift();
+    // unlinked now (a write still landing frees its blocks at the close right after)
     first.out.close();
-    first.out.whenClosed(() => rmSync(first.out.path, { force: true }));
+    rmSync(first.out.path, { force: true });
     this.checkpoints.delete(next.n);
     this.droppedBeforeNs = beforeNs;
     this.droppedBytes = next.start;
