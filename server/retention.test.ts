@@ -194,6 +194,28 @@ describe('a 1 MiB session cap', () => {
     dash.close();
   });
 
+  it('caps an import too, pacing the upload to ingest', async () => {
+    const before = new Set((await sessions()).map((x) => x.id));
+    let importPeak = 0;
+    const sampler = setInterval(() => {
+      for (const f of readdirSync(dataDir)) {
+        const sid = f.split('.')[0];
+        if (f.endsWith('.json') && !before.has(sid)) importPeak = Math.max(importPeak, diskBytes(sid));
+      }
+    }, 5);
+    const res = await fetch(`http://127.0.0.1:${server.port}/api/import?title=big`, { method: 'POST', headers: { authorization: `Bearer ${server.token}` }, body: stream });
+    clearInterval(sampler);
+    expect(res.status).toBe(200);
+    const { session } = (await res.json()) as { session: string };
+    const info = (await api('GET', `/api/sessions/${session}`)) as SessionInfo;
+    expect(info.retention?.droppedBeforeNs).toBeGreaterThan(0);
+    expect(info.totals).toMatchObject({ events: expected.events, commits: expected.summary.commits, aborts: expected.summary.aborts });
+    // paced: at most the 8 MiB the upload may run ahead of ingest, not the whole upload
+    if (process.env.STMSCOPE_TEST_FIGURES) console.log(`retention: import peak ${importPeak} bytes of a ${stream.length}-byte upload`);
+    expect(importPeak).toBeLessThan(CAP + 9 * MiB);
+    expect(diskBytes(session)).toBeLessThanOrEqual(CAP + CHUNK);
+  });
+
   it('keeps the demo shop (a real program) under the cap, counting every transaction it ran', async () => {
     const p = startProgram([demoProgram], { ...h.env, STMSCOPE_SERVER: ingestTarget(server), DEMO_ROUNDS: '500', DEMO_PAUSE_MS: '0' });
     let shopId = '';

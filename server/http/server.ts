@@ -77,6 +77,8 @@ export interface RunningServer {
 }
 
 const JSON_LIMIT = 64 * 1024;
+/** Bytes an import may run ahead of ingest before the upload is paused. */
+const IMPORT_LAG_BYTES = 8 << 20;
 
 class HttpError extends Error {
   constructor(
@@ -331,6 +333,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         if (n > max) throw new HttpError(413, `the upload is over the ${max}-byte limit`);
         input.feed(c);
         if (error) break;
+        // an upload (unlike a live program) can wait: stay close to ingest, so the session's
+        // retention can drop detail as it goes instead of holding the whole upload on disk first
+        while (s.lagBytes > IMPORT_LAG_BYTES && !error && !s.stopped) await new Promise((r) => setTimeout(r, 2));
       }
       if (!error) input.finish();
     } catch (e) {
