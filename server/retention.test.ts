@@ -203,7 +203,7 @@ describe('a 1 MiB session cap', () => {
         if (f.endsWith('.json') && !before.has(sid)) importPeak = Math.max(importPeak, diskBytes(sid));
       }
     }, 5);
-    const res = await fetch(`http://127.0.0.1:${server.port}/api/import?title=big`, { method: 'POST', headers: { authorization: `Bearer ${server.token}` }, body: stream });
+    const res = await fetch(`http://127.0.0.1:${server.port}/api/import?title=big`, { method: 'POST', headers: { authorization: `Bearer ${server.token}` }, body: new Uint8Array(stream) });
     clearInterval(sampler);
     expect(res.status).toBe(200);
     const { session } = (await res.json()) as { session: string };

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -297,6 +297,31 @@ describe('a retained recording', () => {
     s.refreshInfo();
     expect(s.info.retention).toMatchObject({ reason: 'age', maxAgeMs: 60_000 });
     s.finish();
+    s.close();
+  });
+
+  it('keeps receiving when it cannot write its head (a full disk), and drops detail once it can', async () => {
+    const pieces: Uint8Array[] = [];
+    writeSyntheticRecording((b) => pieces.push(b), { events: 60_000, workers: 2, chunkRecords: 512 });
+    const rec = join(dir, 'stuck.stm');
+    const s = liveSession('stuck', { maxBytes: 512 * 1024, partBytes: 64 * 1024 });
+    // the head's temporary file cannot be written while a directory sits there
+    mkdirSync(`${headPath(rec)}.tmp`);
+    for (const p of pieces) {
+      expect(s.receive(p)).toBeUndefined();
+      await turns();
+    }
+    const retained = (s as unknown as { retained: { failure?: string; enforce(now?: number): void } }).retained;
+    expect(retained.failure).toMatch(/could not drop the oldest detail/);
+    expect(s.info.retention?.droppedBeforeNs).toBeUndefined();
+    rmSync(`${headPath(rec)}.tmp`, { recursive: true });
+    retained.enforce(Date.now() + 10_000);
+    expect(retained.failure).toBeUndefined();
+    s.refreshInfo();
+    expect(s.info.retention?.droppedBeforeNs).toBeGreaterThan(0);
+    s.endInput();
+    await s.whenFinished();
+    expect(s.info.problem).toBeUndefined();
     s.close();
   });
 

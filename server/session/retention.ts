@@ -715,9 +715,22 @@ export class RetainedRecording {
       const overSize = this.maxBytes > 0 && this.diskBytes > this.maxBytes;
       const overAge = this.maxAgeMs > 0 && this.parts[0].lastWriteMs < now - this.maxAgeMs;
       if (!overSize && !overAge) return;
-      this.dropFirst(cp, overSize ? 'size' : 'age', now);
+      if (now < this.retryAt) return;
+      try {
+        this.dropFirst(cp, overSize ? 'size' : 'age', now);
+        this.failure = undefined;
+      } catch (e) {
+        // a full disk is when this matters most: keep receiving, try again in a while
+        this.failure = `could not drop the oldest detail: ${(e as Error).message}`;
+        this.retryAt = now + 5000;
+        return;
+      }
     }
   }
+
+  /** why the last attempt to drop detail failed, if it did */
+  failure: string | undefined;
+  private retryAt = 0;
 
   private dropFirst(cp: Checkpoint, reason: 'size' | 'age', now: number): void {
     const first = this.parts[0];

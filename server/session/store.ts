@@ -100,8 +100,10 @@ export class SessionStore {
       try {
         const r = JSON.parse(readFileSync(join(this.dataDir, name), 'utf8')) as SessionRecord;
         if (!r || r.id !== id) continue;
-        removeStaleParts(this.recordingPath(r));
-        if (r.live && !(r.serverPid && r.serverPid !== process.pid && pidAlive(r.serverPid))) {
+        const otherServer = r.live && r.serverPid && r.serverPid !== process.pid && pidAlive(r.serverPid);
+        // another live server may be in the middle of a trim of this one: its files are its own
+        if (!otherServer) removeStaleParts(this.recordingPath(r));
+        if (r.live && !otherServer) {
           r.live = false;
           r.problem ??= 'the server stopped while this session was recording; it ends at the last chunk received';
           this.persistRecord(r);
