@@ -126,14 +126,6 @@ export class FileAppender {
     if (this.inFlight === 0) this.finishClose();
   }
 
-  private closedCallbacks: Array<() => void> = [];
-
-  /** Calls `f` once the file is closed (at once when it already is). */
-  whenClosed(f: () => void): void {
-    if (this.fd < 0) f();
-    else this.closedCallbacks.push(f);
-  }
-
   private finishClose(): void {
     if (this.inFlight > 0 || this.fd < 0) return;
     const fd = this.fd;
@@ -150,8 +142,5 @@ export class FileAppender {
     } catch {
       closeAsync(fd, () => {});
     }
-    const cbs = this.closedCallbacks;
-    this.closedCallbacks = [];
-    for (const f of cbs) f();
   }
 }
