@@ -38,6 +38,7 @@ import { TimeAxis } from './histogram.ts';
 import type { RecordingEnd } from './format.ts';
 import { adviseGroup } from './advice.ts';
 import type { ConflictGroup, GroupObject, GroupSide, HotObject, StackExample } from './groups.ts';
+import { CheckpointError, numbers, packArray, packNumber, unpackArray, unpackNumber, type PackedArray } from './checkpoint.ts';
 
 /** Options of {@link Aggregator}. */
 export interface AggregatorOptions {
@@ -114,6 +115,22 @@ export interface AggregateSnapshot {
   hotObjects: HotObject[];
   timeline: Timeline;
   anomalies?: AssemblyAnomalies;
+}
+
+/** What {@link Aggregator.saveState} returns: plain JSON (see model/checkpoint.ts). */
+export interface AggregatorState {
+  v: 1;
+  axis: { bucketNs: number; size: number };
+  limits: number[];
+  totals: Array<number | string>;
+  workers: PackedArray[];
+  lastAbortGroup: number[];
+  series: PackedArray[];
+  sites: number[];
+  groups: Array<{ k: number[]; n: number[]; o: number[][]; h: PackedArray }>;
+  hot: number[][];
+  hotOverflow: number;
+  end: RecordingEnd | null;
 }
 
 /** Options of {@link Aggregator.snapshot}. */
@@ -430,6 +447,101 @@ export class Aggregator implements AttemptSink {
     }
     this.hotCount[i]++;
     this.hotLost[i] += lost;
+  }
+
+  // -- checkpoint -------------------------------------------------------------
+
+  /**
+   * Everything counted so far as plain JSON (sparse typed arrays): with
+   * {@link loadState} a fresh aggregator continues exactly where this one is,
+   * although the events before were dropped (server/session/retention.ts).
+   * Definitions are not included: they travel as records. The result shares
+   * nothing with the aggregator (later events do not change it).
+   */
+  saveState(): AggregatorState {
+    const totals = [
+      this.commits, this.aborts, this.fails, this.unfinished, this.committedNs, this.abortedNs, this.failedNs,
+      this.waitingNs, this.inevitableNs, this.blockedNs, this.droppedTotal, this.inevitableSwitches, this.firstNs, this.lastNs,
+    ].map(packNumber);
+    const index = new Map(this.groupList.map((g, i) => [g, i]));
+    const last: number[] = [];
+    for (let w = 0; w < W; w++) last.push(this.lastAbortGroup[w] ? index.get(this.lastAbortGroup[w]!)! : -1);
+    return {
+      v: 1,
+      axis: this.axis.saveState(),
+      limits: [this.maxObjects, this.maxHot],
+      totals,
+      workers: [this.wSeen, this.wCommits, this.wAborts, this.wFails, this.wCommittedNs, this.wAbortedNs, this.wFailedNs, this.wWaitingNs, this.wInevNs, this.wBlockedNs, this.wDropped].map(packArray),
+      lastAbortGroup: last,
+      series: [this.tCommits, this.tAborts, this.tLost, this.tWait, this.tBlocked].map(packArray),
+      sites: [...this.siteIndex.entries()].sort((a, b) => a[1] - b[1]).map(([k]) => k),
+      groups: this.groupList.map((g) => ({
+        k: [g.kind, g.vw, g.vs, g.cw, g.cs],
+        n: [g.count, g.timeLost, g.wait, g.blocked, g.retryLimitBlocks, g.objOverflow, g.objOverflowDistinct],
+        o: [g.objId.slice(), g.objField.slice(), g.objCount.slice(), g.objLost.slice()],
+        h: packArray(g.hist),
+      })),
+      hot: [this.hotObj.slice(), this.hotField.slice(), this.hotCount.slice(), this.hotLost.slice()],
+      hotOverflow: this.hotOverflow,
+      end: this.end ? { ...this.end } : null,
+    };
+  }
+
+  /**
+   * Replaces everything counted with a {@link saveState} result (of an
+   * aggregator with the same options).
+   * @throws CheckpointError when the state is malformed or does not fit
+   */
+  loadState(s: AggregatorState): void {
+    if (!s || s.v !== 1) throw new CheckpointError('not an aggregator checkpoint of version 1');
+    if (!Array.isArray(s.limits) || s.limits[0] !== this.maxObjects || s.limits[1] !== this.maxHot) {
+      throw new CheckpointError(`aggregator checkpoint limits ${JSON.stringify(s.limits)} differ from this aggregator's [${this.maxObjects},${this.maxHot}]`);
+    }
+    this.axis.loadState(s.axis);
+    const t = (s.totals ?? []).map((x, i) => unpackNumber(x, `totals[${i}]`));
+    if (t.length !== 14) throw new CheckpointError('aggregator checkpoint totals are incomplete');
+    [this.commits, this.aborts, this.fails, this.unfinished, this.committedNs, this.abortedNs, this.failedNs, this.waitingNs, this.inevitableNs, this.blockedNs, this.droppedTotal, this.inevitableSwitches, this.firstNs, this.lastNs] = t;
+    const wa = [this.wSeen, this.wCommits, this.wAborts, this.wFails, this.wCommittedNs, this.wAbortedNs, this.wFailedNs, this.wWaitingNs, this.wInevNs, this.wBlockedNs, this.wDropped];
+    if (!Array.isArray(s.workers) || s.workers.length !== wa.length) throw new CheckpointError('aggregator checkpoint workers are incomplete');
+    wa.forEach((a, i) => unpackArray(s.workers[i], a, `workers[${i}]`));
+    const ts = [this.tCommits, this.tAborts, this.tLost, this.tWait, this.tBlocked];
+    if (!Array.isArray(s.series) || s.series.length !== ts.length) throw new CheckpointError('aggregator checkpoint series are incomplete');
+    ts.forEach((a, i) => unpackArray(s.series[i], a, `series[${i}]`));
+    this.siteIndex.clear();
+    numbers(s.sites, 'sites').forEach((k, i) => this.siteIndex.set(k, i));
+    this.groups.clear();
+    this.groupList.length = 0;
+    for (const [gi, p] of (s.groups ?? []).entries()) {
+      const [kind, vw, vs, cw, cs] = numbers(p.k, `groups[${gi}].k`);
+      const g = this.group(kind, vw, vs, cw, cs);
+      const n = numbers(p.n, `groups[${gi}].n`);
+      [g.count, g.timeLost, g.wait, g.blocked, g.retryLimitBlocks, g.objOverflow, g.objOverflowDistinct] = n;
+      const [ids, fields, counts, lost] = (p.o ?? []).map((x, i) => numbers(x, `groups[${gi}].o[${i}]`));
+      for (let i = 0; i < (ids?.length ?? 0); i++) {
+        g.objIndex.set(objKey(ids[i], fields[i]), i);
+        g.objId.push(ids[i]);
+        g.objField.push(fields[i]);
+        g.objCount.push(counts[i]);
+        g.objLost.push(lost[i]);
+      }
+      unpackArray(p.h, g.hist, `groups[${gi}].h`);
+    }
+    for (let w = 0; w < W; w++) {
+      const i = s.lastAbortGroup?.[w] ?? -1;
+      this.lastAbortGroup[w] = i >= 0 ? this.groupList[i] : undefined;
+    }
+    this.hotIndex.clear();
+    const [ho, hf, hc, hl] = (s.hot ?? []).map((x, i) => numbers(x, `hot[${i}]`));
+    this.hotObj.length = this.hotField.length = this.hotCount.length = this.hotLost.length = 0;
+    for (let i = 0; i < (ho?.length ?? 0); i++) {
+      this.hotIndex.set(objKey(ho[i], hf[i]), i);
+      this.hotObj.push(ho[i]);
+      this.hotField.push(hf[i]);
+      this.hotCount.push(hc[i]);
+      this.hotLost.push(hl[i]);
+    }
+    this.hotOverflow = unpackNumber(s.hotOverflow, 'hotOverflow');
+    this.end = s.end ?? undefined;
   }
 
   // -- snapshot -------------------------------------------------------------

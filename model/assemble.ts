@@ -22,6 +22,7 @@
 import { Ev, TxFlag } from './records.ts';
 import { UNKNOWN_DEFINITION_CODE } from './format.ts';
 import { Definitions } from './defs.ts';
+import { CheckpointError, packArray, packNumber, unpackArray, unpackNumber, type PackedArray } from './checkpoint.ts';
 
 /** Attempt outcomes. */
 export const Outcome = {
@@ -183,6 +184,16 @@ export interface AssemblyAnomalies {
   unfinished: number;
 }
 
+/** What {@link EventAssembler.saveState} returns (model/checkpoint.ts). */
+export interface AssemblerState {
+  v: 1;
+  events: number;
+  firstNs: number | string;
+  lastNs: number;
+  anomalies: AssemblyAnomalies;
+  arrays: PackedArray[];
+}
+
 /**
  * Feeds records into a {@link Definitions} and an {@link AttemptSink}.
  *
@@ -235,6 +246,46 @@ export class EventAssembler {
     readonly defs: Definitions,
     private readonly sink: AttemptSink,
   ) {}
+
+  /** The per-worker arrays of the state machine, in checkpoint order. */
+  private stateArrays(): Array<Float64Array | Uint32Array | Int32Array | Int16Array | Uint8Array | Int8Array> {
+    return [
+      this.open, this.tx, this.attemptNo, this.start, this.flags, this.name, this.site, this.waitIn, this.inevSince, this.lastTx,
+      this.lastOutcome, this.lastAttempt, this.lastT, this.lastWaitSite, this.pend, this.pendT, this.pendKind, this.pendObj,
+      this.pendField, this.pendSite, this.depth, this.wBegin, this.wReason, this.wBw, this.wBtx, this.wSite,
+    ];
+  }
+
+  /**
+   * The state between two chunks as plain JSON: open attempts, pending aborts,
+   * wait stacks, counters. With {@link loadState} a fresh assembler continues
+   * the stream from there (the definitions travel as records).
+   */
+  saveState(): AssemblerState {
+    return {
+      v: 1,
+      events: this.events,
+      firstNs: packNumber(this.firstNs),
+      lastNs: this.lastNs,
+      anomalies: { ...this.anomalies },
+      arrays: this.stateArrays().map(packArray),
+    };
+  }
+
+  /**
+   * Replaces the state with a {@link saveState} result.
+   * @throws CheckpointError when it is malformed
+   */
+  loadState(s: AssemblerState): void {
+    if (!s || s.v !== 1 || !Array.isArray(s.arrays)) throw new CheckpointError('not an assembler checkpoint of version 1');
+    const arrays = this.stateArrays();
+    if (s.arrays.length !== arrays.length) throw new CheckpointError(`assembler checkpoint has ${s.arrays.length} arrays, expected ${arrays.length}`);
+    arrays.forEach((a, i) => unpackArray(s.arrays[i], a, `arrays[${i}]`));
+    this.events = unpackNumber(s.events, 'events');
+    this.firstNs = unpackNumber(s.firstNs, 'firstNs');
+    this.lastNs = unpackNumber(s.lastNs, 'lastNs');
+    for (const k of Object.keys(this.anomalies) as Array<keyof AssemblyAnomalies>) this.anomalies[k] = unpackNumber(s.anomalies?.[k] ?? 0, `anomalies.${k}`);
+  }
 
   /** Consumes records `[first, first + count)` of `w` (8 words each). */
   records(w: Uint32Array, first: number, count: number): void {

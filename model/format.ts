@@ -86,6 +86,8 @@ export const ChunkType = {
   Records: fourCC('RECS'),
   /** JSON {@link RecordingEnd}: totals written when recording stops cleanly. */
   End: fourCC('END '),
+  /** JSON {@link RecordingTrim}: the detail before it was dropped by a retention policy (server). */
+  Trim: fourCC('TRIM'),
 } as const;
 
 /** The JSON description in the file header. */
@@ -137,6 +139,27 @@ export interface RecordingEnd {
   dropped?: number;
   /** Why recording stopped: "exit", "signal", "detach", … */
   reason?: string;
+  [key: string]: unknown;
+}
+
+/**
+ * TRIM chunk contents (docs/FORMAT.md §2.3): a server's retention policy
+ * dropped the detail (RECS) before this point; the definitions and META of
+ * the dropped part precede the chunk, `aggregator` / `assembler` hold the
+ * streaming state at the cut (model/checkpoint.ts), so readers that load
+ * them count everything.
+ */
+export interface RecordingTrim {
+  /** 1 */
+  v: number;
+  /** every dropped event lies before this time (ns since the epoch) */
+  droppedBeforeNs: number;
+  /** bytes of the original stream dropped (the cut's offset in it) */
+  droppedBytes: number;
+  /** `Aggregator.saveState()` at the cut */
+  aggregator?: unknown;
+  /** `EventAssembler.saveState()` at the cut */
+  assembler?: unknown;
   [key: string]: unknown;
 }
 
@@ -402,6 +425,8 @@ export interface DecoderSink {
   meta?(meta: RecordingMeta): void;
   records(words: Uint32Array, first: number, count: number): void;
   end?(totals: RecordingEnd): void;
+  /** A TRIM chunk: detail before it was dropped ({@link RecordingTrim}). */
+  trim?(trim: RecordingTrim): void;
   /** A chunk of a type this reader does not know (non-critical). */
   unknownChunk?(type: string, payload: Uint8Array): void;
 }
@@ -569,6 +594,8 @@ export class RecordingDecoder {
   chunks = 0;
   /** Records delivered. */
   records = 0;
+  /** TRIM chunks read (detail before them was dropped). */
+  trims = 0;
   readonly warnings: string[] = [];
 
   private state = St.Header;
@@ -789,7 +816,7 @@ export class RecordingDecoder {
       this.sink.records(words, 0, n);
       return;
     }
-    if (type === ChunkType.Meta || type === ChunkType.End) {
+    if (type === ChunkType.Meta || type === ChunkType.End || type === ChunkType.Trim) {
       let value: unknown;
       try {
         value = JSON.parse(utf8d.decode(b.subarray(p0, p0 + length)));
@@ -803,6 +830,9 @@ export class RecordingDecoder {
       if (type === ChunkType.Meta) {
         this.meta = { ...(this.meta ?? {}), ...obj };
         this.sink.meta?.(this.meta);
+      } else if (type === ChunkType.Trim) {
+        this.trims++;
+        this.sink.trim?.(obj as RecordingTrim);
       } else {
         this.endTotals = obj as RecordingEnd;
         this.sink.end?.(this.endTotals);

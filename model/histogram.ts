@@ -44,6 +44,18 @@ export class TimeAxis {
     return Math.min(this.size, Math.max(1, Math.ceil(durationNs / this.bucketNs)));
   }
 
+  /** The axis width, for a checkpoint (the series are saved by their owners). */
+  saveState(): { bucketNs: number; size: number } {
+    return { bucketNs: this.bucketNs, size: this.size };
+  }
+
+  /** Restores {@link saveState}: the series' values are loaded by their owners afterwards. */
+  loadState(s: { bucketNs: number; size: number }): void {
+    if (!s || s.size !== this.size || !(s.bucketNs >= MIN_BUCKET_NS)) throw new Error(`time axis checkpoint does not fit (size ${s?.size}, this axis ${this.size})`);
+    this.bucketNs = s.bucketNs;
+    this.limit = this.bucketNs * this.size;
+  }
+
   private widen(t: number): void {
     const half = this.size >> 1;
     while (t >= this.limit) {

@@ -14,8 +14,8 @@
  * ```
  */
 
-import { Aggregator, type AggregatorOptions } from './aggregate.ts';
-import { EventAssembler, TeeSink, type AttemptSink } from './assemble.ts';
+import { Aggregator, type AggregatorOptions, type AggregatorState } from './aggregate.ts';
+import { EventAssembler, TeeSink, type AssemblerState, type AttemptSink } from './assemble.ts';
 import { Definitions } from './defs.ts';
 import {
   RecordingDecoder,
@@ -58,6 +58,15 @@ export class Ingest {
       {
         records: (w, f, n) => asm.records(w, f, n),
         end: (e) => this.aggregator?.setEnd(e),
+        // detail before it was dropped: continue from the state it carries, so the aggregates count everything
+        trim: (t) => {
+          try {
+            if (t.assembler) this.assembler.loadState(t.assembler as AssemblerState);
+            if (t.aggregator) this.aggregator?.loadState(t.aggregator as AggregatorState);
+          } catch (e) {
+            this.decoder.warnings.push(`the aggregates of the dropped detail could not be loaded (${(e as Error).message}): they count only what follows`);
+          }
+        },
       },
       opts.decoder,
     );

@@ -39,6 +39,31 @@ export interface SessionInfo {
   sizeBytes: number;
   /** what could not be read (truncated/corrupt tail), if anything */
   problem?: string;
+  /** the retention policy of a stored session and what it dropped (absent: none applies, e.g. stmscope view) */
+  retention?: SessionRetention;
+}
+
+/**
+ * A session's retention (server/session/retention.ts, docs/PROTOCOL.md): when
+ * its stored detail (recording + timeline) would pass `maxBytes`, or is older
+ * than `maxAgeMs`, the oldest detail is dropped; the aggregates (totals,
+ * per-worker figures, conflict groups, hot objects, rates) keep counting it.
+ */
+export interface SessionRetention {
+  /** cap on the session's stored detail, bytes */
+  maxBytes: number;
+  /** detail older than this is dropped (ms); absent: no age cap */
+  maxAgeMs?: number;
+  /** detail before this time (ns since the epoch) was dropped; absent while nothing was */
+  droppedBeforeNs?: number;
+  /** ISO wall-clock time of `droppedBeforeNs` when the epoch is known */
+  droppedBeforeTime?: string;
+  /** bytes of recording dropped so far */
+  droppedBytes?: number;
+  /** what made it drop the last time: the size cap or the age cap */
+  reason?: 'size' | 'age';
+  /** bytes the session's detail takes on disk now (recording + timeline) */
+  diskBytes?: number;
 }
 
 export interface ProgramInfo {
@@ -148,6 +173,12 @@ export interface WindowResult {
   arrows: ConflictArrow[];
   /** true when marks or arrows were capped */
   truncated: boolean;
+  /**
+   * Present when the session's retention policy dropped the detail before
+   * this time (ns) and the window starts before it: buckets before it are 0
+   * and no marks or arrows before it are listed (SessionInfo.retention).
+   */
+  droppedBeforeNs?: number;
 }
 
 /** One occurrence of a conflict group (for the occurrence list). */

@@ -587,6 +587,22 @@ export class SummaryTree {
   }
 }
 
+/**
+ * Detail dropped from the start of a timeline by a retention policy
+ * (server/session/retention.ts): the rows of the first segments are gone, the
+ * aggregates still count them. Queries answer nothing before `beforeNs`.
+ */
+export interface DroppedDetail {
+  /** segments [0, firstSegment) of the tree are gone (their rows and histograms are never read) */
+  firstSegment: number;
+  /** every dropped row lies before this time (ns); nothing before it is answered */
+  beforeNs: number;
+  /** the session's first time (bounds start), kept although its rows are gone */
+  startNs: number;
+  /** workers seen in the dropped detail: their lanes stay */
+  workers: number[];
+}
+
 /** A normalised query. */
 interface Plan {
   S: number;
@@ -604,6 +620,8 @@ interface Plan {
  */
 export class SegmentedTimeline implements TimelineSource {
   readonly tree: SummaryTree;
+  /** what a retention policy dropped, if anything ({@link dropDetail}) */
+  protected cut: DroppedDetail | undefined;
 
   constructor(
     protected readonly provider: SegmentProvider,
@@ -614,6 +632,32 @@ export class SegmentedTimeline implements TimelineSource {
 
   /** Called before every query (a live source brings the tree up to date here). */
   protected sync(): void {}
+
+  /** The detail dropped so far, if any. */
+  get droppedDetail(): DroppedDetail | undefined {
+    return this.cut;
+  }
+
+  /**
+   * Forgets the detail before `d.beforeNs` (segments below `d.firstSegment`):
+   * from now on no query reads those segments or any node histogram that
+   * includes them, and nothing before `beforeNs` is answered. Only moves
+   * forward. The provider may delete the rows afterwards.
+   */
+  dropDetail(d: DroppedDetail): void {
+    const o = this.cut;
+    if (o && (d.firstSegment < o.firstSegment || d.beforeNs < o.beforeNs)) throw new RangeError('dropped detail only moves forward');
+    if (!Number.isInteger(d.firstSegment) || d.firstSegment < 0 || d.firstSegment > this.tree.segments.length) {
+      throw new RangeError(`firstSegment must be an integer from 0 to ${this.tree.segments.length}, got ${d.firstSegment}`);
+    }
+    this.cut = { firstSegment: d.firstSegment, beforeNs: d.beforeNs, startNs: d.startNs, workers: [...d.workers] };
+  }
+
+  /** Segment indexes [first, last) below a node. */
+  private segmentsOf(node: TimelineNode): [number, number] {
+    const span = this.tree.fanout ** node.level;
+    return [node.index * span, (node.index + 1) * span];
+  }
 
   bounds(): { startNs: number; endNs: number } {
     this.sync();
@@ -629,12 +673,15 @@ export class SegmentedTimeline implements TimelineSource {
       if (ext.minNs < min) min = ext.minNs;
       if (ext.maxNs > max) max = ext.maxNs;
     }
+    const d = this.cut;
+    if (d) return { startNs: d.startNs, endNs: max === -Infinity ? d.beforeNs : Math.max(max, d.beforeNs) };
     return min === Infinity ? { startNs: 0, endNs: 0 } : { startNs: min, endNs: max };
   }
 
   workers(): number[] {
     this.sync();
     const seen = new Set(this.tree.lanes());
+    for (const w of this.cut?.workers ?? []) seen.add(w);
     const tail = this.provider.tail();
     if (tail) for (const w of extentOf(tail).lanes) seen.add(w);
     return [...seen].sort((a, b) => a - b);
@@ -647,20 +694,28 @@ export class SegmentedTimeline implements TimelineSource {
     const acc = new Float64Array(lanes.length * Q * P);
     const tree = this.tree;
     const tail = this.provider.tail();
+    // Dropped detail: nothing before its end is answered (the grid still spans [S, E)).
+    const firstSeg = this.cut?.firstSegment ?? 0;
+    const cS = this.cut && this.cut.beforeNs > S ? Math.min(this.cut.beforeNs, E) : S;
 
     // 1. per-pixel summaries
     const visit = (node: MutableNode) => {
-      if (node.maxNs < S || node.minNs >= E) return;
-      if (node.binNs <= pw) {
-        resampleInto(tree.histograms.get(node.id), node.lanes, node.minNs, node.binNs, tree.bins, acc, lane, S, pw, P, S, E);
+      if (node.maxNs < cS || node.minNs >= E) return;
+      const [first, last] = this.segmentsOf(node);
+      if (last <= firstSeg) return;
+      // a node that includes dropped segments: its histogram holds them, go down to what is left
+      if (node.binNs <= pw && first >= firstSeg) {
+        resampleInto(tree.histograms.get(node.id), node.lanes, node.minNs, node.binNs, tree.bins, acc, lane, S, pw, P, cS, E);
       } else if (node.level === 0) {
-        accumulateRows(this.provider.segment(node.index), acc, lane, S, pw, P, S, E);
+        accumulateRows(this.provider.segment(node.index), acc, lane, S, pw, P, cS, E);
       } else {
         for (const c of tree.children(node)) visit(c);
       }
     };
-    for (const r of tree.roots()) visit(r);
-    if (tail) accumulateRows(tail, acc, lane, S, pw, P, S, E);
+    if (cS < E) {
+      for (const r of tree.roots()) visit(r);
+      if (tail) accumulateRows(tail, acc, lane, S, pw, P, cS, E);
+    }
 
     const laneOut: LaneSummary[] = lanes.map((worker, li) => {
       const q = (k: number) => Array.from(acc.subarray((li * Q + k) * P, (li * Q + k + 1) * P), Math.round);
@@ -684,11 +739,18 @@ export class SegmentedTimeline implements TimelineSource {
     }
 
     const result: WindowResult = { startNs: S, endNs: E, pixels: P, bucketNs: pw, lanes: laneOut, arrows: [], truncated: false };
+    if (cS > S) result.droppedBeforeNs = this.cut!.beforeNs;
+    if (cS >= E) {
+      result.attempts = [];
+      result.waits = [];
+      return result;
+    }
 
     // 2. marks, when few enough (the estimate misses attempts still running at E: collection checks exactly)
-    const sources = this.overlapping(S, E);
+    const sources = this.overlapping(cS, E);
+    const clipped: Plan = cS > S ? { ...plan, S: cS } : plan;
     if (ends <= plan.maxMarks * 1.25 + 16) {
-      const marks = this.collectMarks(plan, sources);
+      const marks = this.collectMarks(clipped, sources);
       if (marks) {
         result.attempts = marks.attempts;
         result.waits = marks.waits;
@@ -696,7 +758,7 @@ export class SegmentedTimeline implements TimelineSource {
     } else result.truncated = true;
 
     // 3. arrows: every conflict in the window when few enough, else an even sample
-    const arrows = this.collectArrows(plan, sources, abortsIn <= plan.maxMarks * 1.25 + 16);
+    const arrows = this.collectArrows(clipped, sources, abortsIn <= plan.maxMarks * 1.25 + 16);
     result.arrows = arrows.items;
     if (arrows.truncated) result.truncated = true;
     return result;
@@ -711,9 +773,11 @@ export class SegmentedTimeline implements TimelineSource {
     const segs = this.tree.segments;
     const counts: number[] = [];
     let total = 0;
+    const firstSeg = this.cut?.firstSegment ?? 0;
     for (const s of segs) {
       let n = 0;
-      for (const g of s.groups) if (keyOf(g.kind, g.vw, g.vs, g.cw, g.cs) === groupKey) n += g.count;
+      // dropped segments: their occurrences are gone (the snapshot's count still has them)
+      if (s.index >= firstSeg) for (const g of s.groups) if (keyOf(g.kind, g.vw, g.vs, g.cw, g.cs) === groupKey) n += g.count;
       counts.push(n);
       total += n;
     }
@@ -774,7 +838,7 @@ export class SegmentedTimeline implements TimelineSource {
   private overlapping(S: number, E: number): Array<number> {
     const out: number[] = [];
     const segs = this.tree.segments;
-    for (let i = 0; i < segs.length; i++) if (!(segs[i].maxNs < S || segs[i].minNs >= E)) out.push(i);
+    for (let i = this.cut?.firstSegment ?? 0; i < segs.length; i++) if (!(segs[i].maxNs < S || segs[i].minNs >= E)) out.push(i);
     return out;
   }
 
@@ -897,6 +961,11 @@ export class SegmentedTimeline implements TimelineSource {
     };
   }
 
+  /** A culprit's commit time, −1 when it lies in dropped detail (so the answer does not depend on what memory still holds). */
+  private kept(culpritNs: number): number {
+    return this.cut && culpritNs < this.cut.beforeNs ? -1 : culpritNs;
+  }
+
   /** The conflict of abort row `row` (≥ 0) or blocked row `−1 − row` of `rows`. */
   private conflictAt(rows: SegmentRows, row: number, keyOf: (kind: number, vw: number, vs: number, cw: number, cs: number) => string): Occurrence {
     const defs = this.provider.defs;
@@ -919,7 +988,7 @@ export class SegmentedTimeline implements TimelineSource {
         victimAttempt: rows.abortVictimAttempt ? rows.abortVictimAttempt[row] : ai >= 0 && ai < rows.attemptCount ? rows.attempts.attempt[ai] : 0,
         culpritWorker: cw,
         culpritTxSeq: cw < 0 ? 0 : ab.culpritTxSeq[row],
-        culpritNs: cw < 0 ? -1 : known >= 0 ? known : this.provider.commitEnd(cw, ab.culpritTxSeq[row], t),
+        culpritNs: this.kept(cw < 0 ? -1 : known >= 0 ? known : this.provider.commitEnd(cw, ab.culpritTxSeq[row], t)),
         object: defs.objectLabel(ab.object[row], ab.field[row]),
         timeLostNs: ab.timeLostNs[row],
       };
@@ -941,7 +1010,7 @@ export class SegmentedTimeline implements TimelineSource {
       victimAttempt: 0,
       culpritWorker: cw,
       culpritTxSeq: cw < 0 ? 0 : b.blockerTxSeq[i],
-      culpritNs: cw < 0 ? -1 : rows.blockedBlockerNs && rows.blockedBlockerNs[i] >= 0 ? rows.blockedBlockerNs[i] : this.provider.commitEnd(cw, b.blockerTxSeq[i], t),
+      culpritNs: this.kept(cw < 0 ? -1 : rows.blockedBlockerNs && rows.blockedBlockerNs[i] >= 0 ? rows.blockedBlockerNs[i] : this.provider.commitEnd(cw, b.blockerTxSeq[i], t)),
       object: '',
       timeLostNs: b.waitNs[i],
     };

@@ -14,15 +14,16 @@ import type { CommandIO } from './index.ts';
 import { instrumentationEnv } from './launch-env.ts';
 import { startServer, type RunningServer } from '../http/server.ts';
 import { dashboardUrl, ingestTarget, sessionUrl } from '../client.ts';
-import { openBrowser, portOption, untilSignal } from './serve-common.ts';
+import { announcePolicy, openBrowser, portOption, RETENTION_SPECS, retentionOption, untilSignal } from './serve-common.ts';
 
 const SPECS: OptionSpec[] = [
   { name: 'port', short: 'p', value: true, help: 'port (default 7300, or a free one when 7300 is taken)' },
   { name: 'open', negatable: true, help: 'open a browser (default on; --no-open only prints the URL)' },
   { name: 'program', value: true, help: 'demo program: shop (default; several kinds of conflict), http (an HTTP server whose handlers run as transactions, with a hot request counter) or http-fixed (the same with a TCounter)' },
+  ...RETENTION_SPECS,
   { name: 'help', short: 'h', help: 'show this help' },
 ];
-const USAGE = 'Usage: stmscope demo [--port P] [--no-open] [--program shop|http|http-fixed]';
+const USAGE = 'Usage: stmscope demo [--port P] [--no-open] [--program shop|http|http-fixed] [--max-session-mb 256] [--retain 30d,2GiB]';
 
 /** Demo programs: path below the repository root and extra environment. */
 const PROGRAMS: Record<string, { path: string; env: Record<string, string> }> = {
@@ -45,14 +46,17 @@ export async function demoCommand(argv: string[], io: CommandIO): Promise<number
   const log = (l: string) => io.stderr.write(`stmscope: ${l}\n`);
   let server: RunningServer;
   const wanted = portOption(options.port, 7300);
+  // the demo streams about 1 GB an hour (issue #12): the caps keep it bounded
+  const retention = retentionOption(options);
   try {
-    server = await startServer({ port: wanted, log });
+    server = await startServer({ port: wanted, log, store: { retention } });
   } catch (e) {
     if (options.port !== undefined || !/in use/.test((e as Error).message)) throw e;
     io.stderr.write(`stmscope: port ${wanted} is taken; using a free one\n`);
-    server = await startServer({ port: 0, log });
+    server = await startServer({ port: 0, log, store: { retention } });
   }
   io.stdout.write(`stmscope dashboard: ${dashboardUrl(server)}\n`);
+  announcePolicy(retention, io);
 
   // The demo is user code (fixtures/, instrumented), run from the sources with
   // tsx: server/commands/ or dist/server/commands/ → the repository root.

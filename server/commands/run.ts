@@ -14,7 +14,7 @@ import type { CommandIO } from './index.ts';
 import { instrumentationEnv } from './launch-env.ts';
 import { startServer, type RunningServer } from '../http/server.ts';
 import { apiRequest, dashboardUrl, findServer, ingestTarget, sessionUrl, type ServerState } from '../client.ts';
-import { openBrowser, portOption, untilSignal } from './serve-common.ts';
+import { announcePolicy, openBrowser, portOption, RETENTION_SPECS, retentionGiven, retentionOption, untilSignal } from './serve-common.ts';
 import type { SessionInfo } from '../../model/protocol.ts';
 
 const SPECS: OptionSpec[] = [
@@ -22,6 +22,8 @@ const SPECS: OptionSpec[] = [
   { name: 'exit', help: 'stop the server started here when the program ends (default: keep serving until Ctrl+C)' },
   { name: 'open', negatable: true, help: 'open the dashboard in a browser (default off)' },
   { name: 'instrument', negatable: true, help: 'transform user code for exact sites (default on; --no-instrument)' },
+  // a running server keeps its own policy: these apply to the server started here
+  ...RETENTION_SPECS,
   { name: 'help', short: 'h', help: 'show this help' },
 ];
 const USAGE = 'Usage: stmscope run [--port P] [--exit] -- <command...>';
@@ -35,12 +37,15 @@ export async function runCommand(argv: string[], io: CommandIO): Promise<number>
   if (positionals.length) throw new UsageError(`put the command after --: stmscope run -- ${positionals.join(' ')}`);
   if (rest.length === 0) throw new UsageError(`no command to run: put it after --\n${USAGE}`);
 
+  const retention = retentionOption(options);
   let own: RunningServer | undefined;
   let server: ServerState | undefined = await findServer();
   if (server) {
     io.stderr.write(`stmscope: streaming to the running server (${server.url})\n`);
+    if (retentionGiven(options)) io.stderr.write('stmscope: --max-session-mb/--retain ignored: the running server keeps its own retention policy (set it on `stmscope serve`)\n');
   } else {
-    own = await startServer({ port: portOption(options.port, 7300), log: (l) => io.stderr.write(`stmscope: ${l}\n`) });
+    own = await startServer({ port: portOption(options.port, 7300), log: (l) => io.stderr.write(`stmscope: ${l}\n`), store: { retention } });
+    announcePolicy(retention, io);
     server = { pid: process.pid, host: '127.0.0.1', port: own.port, url: own.url, token: own.token, ingestToken: own.ingestToken, dataDir: own.store.dataDir, version: '' };
     io.stdout.write(`stmscope dashboard: ${dashboardUrl(server)}\n`);
   }

@@ -12,7 +12,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { existsSync, createReadStream, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { ProgramInfo } from '../../model/protocol.ts';
 import { attachAgent, listPrograms, readEntries, type AgentStream } from '../../instrumentation/agent/discovery.ts';
@@ -20,6 +20,8 @@ import { agentsDir, ensurePrivateDir, sessionsDir, serverStateFile } from '../..
 import { VERSION } from '../../instrumentation/version.ts';
 import { NotFoundError, SESSION_ID, SessionStore, type StoreOptions } from '../session/store.ts';
 import { titleOf, type Session } from '../session/session.ts';
+import { readRecording, recordingSnapshot } from '../session/retention.ts';
+import { Readable } from 'node:stream';
 import { Hub } from './hub.ts';
 import { allowedHosts, bearer, hostProblem, isLoopback, newToken, originProblem, tokenMatches } from './security.ts';
 import { defaultUiDir, serveStatic } from './static.ts';
@@ -75,6 +77,8 @@ export interface RunningServer {
 }
 
 const JSON_LIMIT = 64 * 1024;
+/** Bytes an import may run ahead of ingest before the upload is paused. */
+const IMPORT_LAG_BYTES = 8 << 20;
 
 class HttpError extends Error {
   constructor(
@@ -106,7 +110,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
   const discovery = opts.agentsDir ?? agentsDir();
   const uiDir = opts.uiDir ?? defaultUiDir();
   const log = opts.log ?? (() => {});
-  const store = new SessionStore(dataDir, opts.store);
+  const store = new SessionStore(dataDir, { log, ...opts.store });
   const hub = new Hub(store, { token, version: VERSION });
   store.onChange = () => hub.sessionsChanged();
   const headers = securityHeaders();
@@ -204,8 +208,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       case 'GET /sessions/:id/recording': {
         const id = sessionIdOf(parts[2]);
         const s = await store.open(id);
-        const file = s.paths.recording;
-        const size = statSync(file).size;
+        // a recording may be parts and a head (session/retention.ts): sent as one
+        const files = recordingSnapshot(s.paths.recording);
+        const size = files.reduce((n, f) => n + f.bytes, 0);
         res.writeHead(200, {
           ...headers,
           'content-type': 'application/octet-stream',
@@ -213,7 +218,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
           'content-disposition': `attachment; filename="${id}.stm"`,
           'cache-control': 'no-store',
         });
-        createReadStream(file, { start: 0, end: Math.max(0, size - 1) }).pipe(res);
+        Readable.from(readRecording(s.paths.recording, files))
+          .on('error', () => res.destroy())
+          .pipe(res);
         return;
       }
       case 'GET /sessions/:id/report':
@@ -272,7 +279,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       const collector = new AbortProfileCollector(defs);
       const asm = new EventAssembler(defs, collector);
       const dec = new RecordingDecoder({ records: (w, f, n) => asm.records(w, f, n) });
-      for await (const c of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) dec.feed(c);
+      for await (const c of readRecording(path)) dec.feed(c);
       dec.finish();
       asm.flush();
       const text = JSON.stringify(buildSpeedscope(collector, { name: s.info.title }));
@@ -285,7 +292,7 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
       throw new HttpError(413, `session ${id} has ${events.toLocaleString('en-US')} events, more than the ${MAX_EXPORT_EVENTS.toLocaleString('en-US')} a Chrome trace export holds in memory here; use \`stmscope export\` on the recording`);
     }
     const ing = new Ingest({ store: true, aggregate: false });
-    for await (const c of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) ing.feed(c);
+    for await (const c of readRecording(path)) ing.feed(c);
     ing.finish();
     const { chromeTraceChunks } = await import('../../model/export/chrome.ts');
     res.writeHead(200, { ...headers, 'content-type': 'application/json; charset=utf-8', 'content-disposition': disposition, 'cache-control': 'no-store' });
@@ -326,6 +333,9 @@ export async function startServer(opts: ServerOptions = {}): Promise<RunningServ
         if (n > max) throw new HttpError(413, `the upload is over the ${max}-byte limit`);
         input.feed(c);
         if (error) break;
+        // an upload (unlike a live program) can wait: stay close to ingest, so the session's
+        // retention can drop detail as it goes instead of holding the whole upload on disk first
+        while (s.lagBytes > IMPORT_LAG_BYTES && !error && !s.stopped) await new Promise((r) => setTimeout(r, 2));
       }
       if (!error) input.finish();
     } catch (e) {

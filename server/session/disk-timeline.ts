@@ -19,6 +19,7 @@
  * Queries run the shared code of model/timeline.ts; a wide window reads a few
  * histograms, a narrow one a few segments (`pixels / bins + 2` at most).
  */
+import { rmSync } from 'node:fs';
 import { FileAppender } from './appender.ts';
 import { ColumnTable, type TypedArray, type TypedArrayCtor } from '../../model/columns.ts';
 import type { AttemptSink } from '../../model/assemble.ts';
@@ -56,6 +57,32 @@ function attachExtras(rows: SegmentRows, buf: ArrayBuffer, at: number, aborts: n
   rows.blockedBlockerNs = new Float64Array(buf, at, blocked);
 }
 
+/** Rows of no table (a dropped segment). */
+function emptyRows(starts: number[]): SegmentRows {
+  const cols = (schema: Schema) => {
+    const out: Record<string, TypedArray> = {};
+    for (const k of Object.keys(schema)) out[k] = new schema[k](0);
+    return out;
+  };
+  return {
+    attempt0: starts[0],
+    attemptCount: 0,
+    attempts: cols(SCHEMAS.attempts as Schema) as unknown as SegmentRows['attempts'],
+    abort0: starts[1],
+    abortCount: 0,
+    aborts: cols(SCHEMAS.aborts as Schema) as unknown as SegmentRows['aborts'],
+    wait0: starts[2],
+    waitCount: 0,
+    waits: cols(SCHEMAS.waits as Schema) as unknown as SegmentRows['waits'],
+    blocked0: starts[3],
+    blockedCount: 0,
+    blocked: cols(SCHEMAS.blocked as Schema) as unknown as SegmentRows['blocked'],
+    abortCulpritNs: new Float64Array(0),
+    abortVictimAttempt: new Uint32Array(0),
+    blockedBlockerNs: new Float64Array(0),
+  };
+}
+
 /** The last commits of one worker (txSeq increasing), searched by bisection. */
 class RecentCommits {
   static readonly SIZE = 16384;
@@ -83,6 +110,22 @@ class RecentCommits {
     }
     return -1;
   }
+}
+
+/**
+ * Where a timeline stands at a mark ({@link DiskTimeline.mark}): everything
+ * before it is in complete segments and extents of its own, so a retention
+ * policy can drop it whole ({@link DiskTimeline.dropBefore}).
+ */
+export interface TimelineMark {
+  /** segments before the mark */
+  segments: number;
+  /** global ids of the first rows after the mark (attempts, aborts, waits, blocked) */
+  rows: [number, number, number, number];
+  /** the detail extent rows after the mark go to */
+  extent: number;
+  /** every row before the mark lies before this time (ns) */
+  endNs: number;
 }
 
 /** Options of {@link DiskTimeline}. */
@@ -166,32 +209,87 @@ class DiskHistograms implements HistogramStore {
     if (c) return c;
     const [off, n] = this.where[node];
     const h = new Float32Array(n);
+    // a dropped segment's histogram reads as empty: a parent built over it
+    // later holds only what is left (queries never read such parents anyway)
+    if (!this.file.has(off)) return h;
     this.file.read(new Uint8Array(h.buffer), off);
     this.cache.set(node, h, h.byteLength);
     return h;
   }
 }
 
-/** The append-only detail file (written in the background, readable at once). */
+/**
+ * The append-only detail file (written in the background, readable at once),
+ * in extents: `path`, then `path.1`, `path.2`, … from each {@link roll} on, so
+ * a retention policy can delete the oldest detail by deleting whole files.
+ * Offsets run on across extents.
+ */
 class DetailFile {
-  private readonly out: FileAppender;
+  /** extents still on disk: first logical offset, appender (its offsets start at 0) */
+  private readonly extents: Array<{ n: number; start: number; out: FileAppender }> = [];
+  private next = 0;
+  private end = 0;
   constructor(readonly path: string) {
-    this.out = new FileAppender(path, 'w+');
+    this.open();
   }
+  private open(): void {
+    const n = this.next++;
+    this.extents.push({ n, start: this.end, out: new FileAppender(n === 0 ? this.path : `${this.path}.${n}`, 'w+') });
+  }
+  /** logical end: everything appended, dropped extents included */
   get size(): number {
-    return this.out.size;
+    return this.end;
+  }
+  /** bytes of the extents still on disk */
+  get diskBytes(): number {
+    let b = 0;
+    for (const e of this.extents) b += e.out.size;
+    return b;
+  }
+  /** number of the extent appends go to now */
+  get current(): number {
+    return this.extents[this.extents.length - 1].n;
+  }
+  files(): string[] {
+    return this.extents.map((e) => e.out.path);
   }
   append(b: Uint8Array): number {
-    return this.out.append(b, pad8(b.length));
+    const e = this.extents[this.extents.length - 1];
+    const at = this.end;
+    e.out.append(b, pad8(b.length));
+    this.end = e.start + e.out.size;
+    return at;
+  }
+  /** Whether `offset` lies in an extent still on disk. */
+  has(offset: number): boolean {
+    return offset >= this.extents[0].start;
   }
   read(into: Uint8Array, offset: number): void {
-    this.out.read(into, offset);
+    for (let i = this.extents.length - 1; i >= 0; i--) {
+      const e = this.extents[i];
+      if (offset >= e.start) return e.out.read(into, offset - e.start);
+    }
+    throw new Error(`${this.path}: offset ${offset} lies in dropped detail`);
+  }
+  /** Further appends go to a new extent (the current one is complete). */
+  roll(): void {
+    if (this.extents[this.extents.length - 1].out.size === 0) return;
+    this.open();
+  }
+  /** Closes and deletes the extents numbered below `n`. */
+  dropBelow(n: number): void {
+    while (this.extents.length > 1 && this.extents[0].n < n) {
+      const e = this.extents.shift()!;
+      // unlinked now, while a background write may still be landing: its blocks are freed at the close right after
+      e.out.close();
+      rmSync(e.out.path, { force: true });
+    }
   }
   flush(): void {
-    this.out.flushSync();
+    for (const e of this.extents) e.out.flushSync();
   }
   close(): void {
-    this.out.close();
+    for (const e of this.extents) e.out.close();
   }
 }
 
@@ -258,8 +356,52 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
     return tail + this.segCache.bytes + this.tree.histograms.byteLength + this.tree.segments.length * 400;
   }
 
+  /** Bytes of detail on disk (dropped extents excluded). */
   get detailBytes(): number {
-    return this.file.size;
+    return this.file.diskBytes;
+  }
+
+  /** The detail files still on disk (the caller deletes them). */
+  files(): string[] {
+    return this.file.files();
+  }
+
+  // -- retention ------------------------------------------------------------------
+
+  /**
+   * Seals the tail and starts a new detail extent: what came before can later
+   * be dropped whole. Called at the recording's part boundaries (retention.ts),
+   * live and when a session is read again, so both cut the same segments.
+   */
+  mark(): TimelineMark {
+    this.seal();
+    this.file.roll();
+    const n = this.tree.segments.length;
+    return { segments: n, rows: [...this.base], extent: this.file.current, endNs: n > 0 ? this.prefixMax[n - 1] + 1 : 0 };
+  }
+
+  /**
+   * Drops the detail before a mark: queries answer nothing before its time,
+   * and its extents are deleted (once closed).
+   * @param startNs the session's first time (bounds keep it)
+   */
+  dropBefore(m: TimelineMark, startNs: number, workers: number[]): void {
+    const beforeNs = Math.max(m.endNs, this.cut?.beforeNs ?? 0);
+    this.dropDetail({ firstSegment: m.segments, beforeNs, startNs, workers });
+    this.segCache.clear();
+    this.file.dropBelow(m.extent);
+  }
+
+  /**
+   * Continues a trimmed timeline (a session read again after its detail was
+   * dropped): row ids go on from `rows`, nothing before `beforeNs` is answered.
+   * Only before the first row.
+   */
+  resumeAfterDrop(rows: [number, number, number, number], beforeNs: number, startNs: number, workers: number[]): void {
+    const c = this.rowCounts;
+    if (c.attempts + c.aborts + c.waits + c.blocked > 0) throw new Error('resumeAfterDrop: the timeline already has rows');
+    for (let k = 0; k < 4; k++) this.base[k] = rows[k];
+    this.dropDetail({ firstSegment: 0, beforeNs, startNs, workers });
   }
 
   /** Writes what the background writer still holds (the detail file is complete on disk after this). */
@@ -385,6 +527,8 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
   }
 
   private segment(i: number): CachedSegment {
+    // dropped (a culprit search may still look near the cut): nothing there any more
+    if (i < (this.cut?.firstSegment ?? 0)) return { rows: emptyRows(this.locs[i]?.starts ?? [0, 0, 0, 0]), bytes: 0 };
     const hit = this.segCache.get(i);
     if (hit) return hit;
     const loc = this.locs[i];
@@ -411,6 +555,7 @@ export class DiskTimeline extends SegmentedTimeline implements AttemptSink {
 
   /** Only the aborts and blocked waits of segment `i` (two small reads instead of the whole segment). */
   private conflictSegment(i: number): SegmentRows {
+    if (i < (this.cut?.firstSegment ?? 0)) return emptyRows(this.locs[i]?.starts ?? [0, 0, 0, 0]);
     const whole = this.segCache.get(i);
     if (whole) return whole.rows;
     const key = -1 - i;

@@ -26,9 +26,10 @@ import { basename } from 'node:path';
 import { Aggregator, type AggregateSnapshot, type SnapshotOptions } from '../../model/aggregate.ts';
 import { EventAssembler, TeeSink } from '../../model/assemble.ts';
 import { Definitions } from '../../model/defs.ts';
-import { FormatError, RecordingDecoder, type DecodeStatus, type RecordingMeta } from '../../model/format.ts';
+import { FormatError, RecordingDecoder, type DecodeStatus, type RecordingMeta, type RecordingTrim } from '../../model/format.ts';
 import type { SessionInfo, SessionSource } from '../../model/protocol.ts';
 import { DiskTimeline, type DiskTimelineOptions } from './disk-timeline.ts';
+import { RetainedRecording, recordingBytes, recordingFiles, retentionInfo, trimStateOf } from './retention.ts';
 
 /** What is persisted next to a recording (`<id>.json`). */
 export interface SessionRecord extends SessionInfo {
@@ -53,6 +54,8 @@ export interface SessionOptions {
   timeline?: DiskTimelineOptions;
   /** Received bytes kept in memory for ingest; beyond, ingest reads them back from the recording. Default 64 MiB. */
   queueBytes?: number;
+  /** Retention of a live session's detail (retention.ts); absent: the recording is one file, kept whole. */
+  retention?: { maxBytes: number; maxAgeMs?: number; partBytes?: number };
 }
 
 /** A title for a program: its script's file name, else the command. */
@@ -69,7 +72,11 @@ export class Session {
   readonly assembler: EventAssembler;
   private readonly decoder: RecordingDecoder;
   /** the recording while receiving */
-  private rec: FileAppender | null = null;
+  private rec: FileAppender | RetainedRecording | null = null;
+  /** the recording while receiving, when it drops its oldest detail (retention.ts) */
+  private retained: RetainedRecording | undefined;
+  /** called when detail was dropped (the store persists the info) */
+  onRetention: () => void = () => {};
   /** bumped whenever something new was ingested (snapshot pushes compare it) */
   version = 0;
   status: DecodeStatus | undefined;
@@ -78,6 +85,7 @@ export class Session {
   private closed = false;
   private recSize = -1;
   private readonly queueLimit: number;
+  private readonly retentionOpts: SessionOptions['retention'];
 
   constructor(
     readonly info: SessionRecord,
@@ -85,6 +93,7 @@ export class Session {
     opts: SessionOptions = {},
   ) {
     this.queueLimit = opts.queueBytes ?? QUEUE_BYTES;
+    this.retentionOpts = opts.retention;
     this.aggregator = new Aggregator(this.defs);
     this.timeline = new DiskTimeline(paths.detail, this.defs, opts.timeline);
     this.assembler = new EventAssembler(this.defs, new TeeSink(this.aggregator, this.timeline));
@@ -93,6 +102,7 @@ export class Session {
       records: (w, f, n) => this.assembler.records(w, f, n),
       meta: (m) => this.onMeta(m),
       end: (e) => this.aggregator.setEnd(e),
+      trim: (t) => this.onTrim(t),
     });
   }
 
@@ -107,8 +117,29 @@ export class Session {
 
   /** Starts writing the recording file (live sessions and imports). */
   openForWriting(): void {
+    const r = this.retentionOpts;
+    if (r && (r.maxBytes > 0 || (r.maxAgeMs ?? 0) > 0)) {
+      this.rec = this.retained = new RetainedRecording(this.paths.recording, r, {
+        aggregator: this.aggregator,
+        assembler: this.assembler,
+        timeline: this.timeline,
+        epochMs: () => this.epochMs(),
+        changed: () => {
+          this.version++;
+          this.refreshInfo();
+          this.onRetention();
+        },
+      });
+      this.info.retention = this.retained.info();
+      return;
+    }
     // read back too: ingest that falls behind the memory queue reads the recording
     this.rec = new FileAppender(this.paths.recording, 'w+');
+  }
+
+  /** Drops detail the caps no longer allow (the age cap of an idle session); cheap otherwise. */
+  enforceRetention(): void {
+    this.retained?.enforce();
   }
 
   /**
@@ -230,19 +261,29 @@ export class Session {
         this.queuedBytes -= this.queue.shift()!.bytes.length;
       }
       const q = this.queue[0];
+      // retention: stop exactly at a part boundary, so its checkpoint sees all before it and nothing after
+      const room = this.retained ? this.retained.nextStop(this.ingestOffset) - this.ingestOffset : Infinity;
       if (q && q.offset === this.ingestOffset) {
-        this.queue.shift();
-        this.queuedBytes -= q.bytes.length;
-        bytes = q.bytes;
+        if (q.bytes.length > room) {
+          bytes = q.bytes.subarray(0, room);
+          q.bytes = q.bytes.subarray(room);
+          q.offset += room;
+          this.queuedBytes -= room;
+        } else {
+          this.queue.shift();
+          this.queuedBytes -= q.bytes.length;
+          bytes = q.bytes;
+        }
       } else {
         // not kept in memory: read it back from the recording
         const until = q ? q.offset : rec.size;
-        const n = Math.min(READ_BACK_BYTES, until - this.ingestOffset);
+        const n = Math.min(READ_BACK_BYTES, until - this.ingestOffset, room);
         bytes = new Uint8Array(n);
         rec.read(bytes, this.ingestOffset);
       }
       this.ingestOffset += bytes.length;
       const err = this.decode(bytes);
+      if (!err) this.retained?.reached(this.ingestOffset);
       if (err) {
         this.queue = [];
         this.queuedBytes = 0;
@@ -251,8 +292,22 @@ export class Session {
     }
   }
 
-  /** Reads a whole recording file (a stored session, an import), yielding to the event loop between slices. */
-  async ingestFile(path: string, slice = 4 << 20): Promise<void> {
+  /**
+   * Reads a stored recording: its files in order (retention.ts: a head and
+   * parts, or one file), sealing the timeline where one part ends and the next
+   * begins as the live session did. Yields to the event loop between slices.
+   */
+  async ingestRecording(path: string, slice = 4 << 20): Promise<void> {
+    const files = recordingFiles(path);
+    if (files.length === 0) files.push(path);
+    for (let i = 0; i < files.length; i++) {
+      if (i > 0 && !files[i - 1].endsWith('.head')) this.timeline.mark();
+      if (!(await this.ingestFile(files[i], slice))) break;
+    }
+  }
+
+  /** Reads one recording file; false when ingest stopped (a problem). */
+  async ingestFile(path: string, slice = 4 << 20): Promise<boolean> {
     const fd = openSync(path, 'r');
     try {
       const buf = Buffer.allocUnsafe(slice);
@@ -261,12 +316,13 @@ export class Session {
         if (n === 0) break;
         const err = this.feed(buf.subarray(0, n));
         if (err && !this.decoder.problem && this.decoder.chunks === 0) throw new FormatError(err);
-        if (err) break;
+        if (err) return false;
         await new Promise((r) => setImmediate(r));
       }
     } finally {
       closeSync(fd);
     }
+    return true;
   }
 
   /**
@@ -290,7 +346,7 @@ export class Session {
       const fed = this.decoder.bytesFed - (this.decoder.problem?.unreadBytes ?? 0);
       const good = !this.decoder.description ? 0 : this.status?.problem ? this.status.problem.offset : this.stopped ? fed : written;
       this.rec.close(good < written ? good : -1);
-      this.recSize = Math.min(good, written);
+      this.recSize = this.retained ? -1 : Math.min(good, written);
       this.rec = null;
     }
     const problem = this.stopped ?? this.status?.message;
@@ -316,11 +372,14 @@ export class Session {
       droppedEvents: s.droppedEvents,
       workers: s.workers,
     };
-    if (this.rec) i.sizeBytes = this.rec.size;
+    if (this.retained) {
+      i.sizeBytes = this.retained.recordingBytes;
+      i.retention = this.retained.info();
+    } else if (this.rec) i.sizeBytes = this.rec.size;
     else if (this.recSize >= 0) i.sizeBytes = this.recSize;
     else {
       try {
-        i.sizeBytes = statSync(this.paths.recording).size;
+        i.sizeBytes = this.trimmed ? recordingBytes(this.paths.recording) : statSync(this.paths.recording).size;
       } catch {
         /* not there */
       }
@@ -337,8 +396,40 @@ export class Session {
     if (this.closed) return;
     if (this.rec !== null) this.finish('closed');
     this.closed = true;
+    const files = this.timeline.files();
     this.timeline.close();
-    rmSync(this.paths.detail, { force: true });
+    for (const f of [this.paths.detail, ...files]) rmSync(f, { force: true });
+  }
+
+  /** Unix ms of the recording epoch, when the META says. */
+  private epochMs(): number | undefined {
+    const m = this.info.meta;
+    if (typeof m?.epochUnixMs === 'number') return m.epochUnixMs;
+    const t = typeof m?.startTime === 'string' ? Date.parse(m.startTime) : NaN;
+    return Number.isFinite(t) ? t : undefined;
+  }
+
+  /** whether the recording read was trimmed (a TRIM chunk) */
+  private trimmed = false;
+
+  /**
+   * A TRIM chunk (a stored session whose oldest detail was dropped): continue
+   * from the state at the cut, so aggregates count everything and the timeline
+   * answers as the live session did.
+   */
+  private onTrim(t: RecordingTrim): void {
+    let st;
+    try {
+      st = trimStateOf(t);
+      if (st.assembler) this.assembler.loadState(st.assembler);
+      if (st.aggregator) this.aggregator.loadState(st.aggregator);
+      this.timeline.resumeAfterDrop(st.rows, st.droppedBeforeNs, st.startNs, st.workers);
+    } catch (e) {
+      this.info.problem ??= `the aggregates of the dropped detail could not be read (${(e as Error).message}): they count only the detail that is left`;
+      return;
+    }
+    this.trimmed = true;
+    this.info.retention = retentionInfo(st.maxBytes, st.maxAgeMs, st.droppedBeforeNs, st.droppedBytes, st.reason, undefined, this.epochMs());
   }
 
   private onMeta(m: RecordingMeta): void {

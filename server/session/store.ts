@@ -8,9 +8,15 @@
  * ```
  * <data>/                     mode 0700
  *   s-20250102-030405-a1b2c3.stm    the recording (as received)
+ *   s-….stm.1, .stm.2 …             its later parts, .stm.head once detail was dropped (retention.ts)
  *   s-20250102-030405-a1b2c3.json   its SessionRecord
  *   .timeline/<id>.tl               timeline detail of loaded sessions (a cache)
  * ```
+ *
+ * Retention (retention.ts, {@link StoreOptions.retention}): live sessions drop
+ * their oldest detail past the per-session cap; {@link sweep} deletes finished
+ * sessions past the data directory's age and size caps (at start-up, when a
+ * session finishes, and every minute).
  */
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -21,6 +27,7 @@ import { ensurePrivateDir } from '../../instrumentation/agent/paths.ts';
 import { pidAlive } from '../../instrumentation/agent/discovery.ts';
 import type { DiskTimelineOptions } from './disk-timeline.ts';
 import { Session, newInfo, type SessionRecord } from './session.ts';
+import { defaultPolicy, recordingBytes, recordingFiles, removeRecording, removeStaleParts, sweepPlan, type RetentionPolicy } from './retention.ts';
 
 /** Session ids are file name stems: nothing that could leave the data directory. */
 export const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
@@ -30,6 +37,14 @@ export interface StoreOptions {
   /** Finished sessions kept in memory at once. Default 4. */
   maxLoaded?: number;
   timeline?: DiskTimelineOptions;
+  /** What is kept (retention.ts). Default {@link defaultPolicy}: 256 MiB per session, 2 GiB and 30 days for the directory. */
+  retention?: RetentionPolicy;
+  /** Bytes per recording part of a live session (tests). Default retention.ts. */
+  partBytes?: number;
+  /** Interval of {@link SessionStore.sweep}, ms; 0: only at start-up and when sessions finish. Default 60 000. */
+  sweepIntervalMs?: number;
+  /** Log lines (sessions deleted by the retention policy). */
+  log?: (line: string) => void;
 }
 
 /** Thrown for an unknown session; the API answers 404. */
@@ -45,6 +60,9 @@ export class SessionStore {
   private readonly loading = new Map<string, Promise<Session>>();
   private readonly cacheDir: string;
   private readonly maxLoaded: number;
+  /** the retention policy in force */
+  readonly policy: RetentionPolicy;
+  private readonly sweepTimer: NodeJS.Timeout | undefined;
   /** called when the list of sessions or their info changed */
   onChange: () => void = () => {};
 
@@ -63,7 +81,14 @@ export class SessionStore {
     this.cacheDir = join(caches, `${process.pid}-${randomBytes(4).toString('hex')}`);
     mkdirSync(this.cacheDir, { recursive: true, mode: 0o700 });
     this.maxLoaded = opts.maxLoaded ?? 4;
+    this.policy = opts.retention ?? defaultPolicy();
     this.scan();
+    this.sweep();
+    const every = opts.sweepIntervalMs ?? 60_000;
+    if (every > 0) {
+      this.sweepTimer = setInterval(() => this.sweep(), every);
+      this.sweepTimer.unref();
+    }
   }
 
   /** Reads every sidecar of the data directory. */
@@ -75,7 +100,10 @@ export class SessionStore {
       try {
         const r = JSON.parse(readFileSync(join(this.dataDir, name), 'utf8')) as SessionRecord;
         if (!r || r.id !== id) continue;
-        if (r.live && !(r.serverPid && r.serverPid !== process.pid && pidAlive(r.serverPid))) {
+        const otherServer = r.live && r.serverPid && r.serverPid !== process.pid && pidAlive(r.serverPid);
+        // another live server may be in the middle of a trim of this one: its files are its own
+        if (!otherServer) removeStaleParts(this.recordingPath(r));
+        if (r.live && !otherServer) {
           r.live = false;
           r.problem ??= 'the server stopped while this session was recording; it ends at the last chunk received';
           this.persistRecord(r);
@@ -135,8 +163,14 @@ export class SessionStore {
     r.live = true;
     r.serverPid = process.pid;
     r.startTime = new Date().toISOString();
-    const s = new Session(r, { recording: this.recordingPath(r), record: join(this.dataDir, `${id}.json`), detail: join(this.cacheDir, `${id}.tl`) }, { timeline: this.opts.timeline });
+    const p = this.policy;
+    const retention = { maxBytes: p.maxSessionBytes > 0 && p.maxDataBytes > 0 ? Math.min(p.maxSessionBytes, p.maxDataBytes) : p.maxSessionBytes || p.maxDataBytes, maxAgeMs: p.maxAgeMs, partBytes: this.opts.partBytes };
+    const s = new Session(r, { recording: this.recordingPath(r), record: join(this.dataDir, `${id}.json`), detail: join(this.cacheDir, `${id}.tl`) }, { timeline: this.opts.timeline, retention });
     s.openForWriting();
+    s.onRetention = () => {
+      this.persistRecord(s.info);
+      this.onChange();
+    };
     s.onFinished = () => {
       if (opts.dropIfUnreadable && s.chunks === 0 && s.stopped && this.records.has(id)) {
         this.remove(id);
@@ -145,6 +179,7 @@ export class SessionStore {
       this.persistRecord(s.info);
       this.evict();
       this.onChange();
+      this.sweep();
     };
     this.records.set(id, r);
     this.loaded.set(id, s);
@@ -195,7 +230,7 @@ export class SessionStore {
     const p = (async () => {
       const session = new Session(r, { recording: this.recordingPath(r), record: this.ephemeral.has(id) ? undefined : join(this.dataDir, `${id}.json`), detail: join(this.cacheDir, `${id}.tl`) }, { timeline: this.opts.timeline });
       try {
-        await session.ingestFile(this.recordingPath(r));
+        await session.ingestRecording(this.recordingPath(r));
       } catch (e) {
         session.close();
         r.problem = (e as Error).message;
@@ -264,15 +299,54 @@ export class SessionStore {
     this.loaded.delete(id);
     s?.close();
     if (!this.ephemeral.has(id)) {
-      rmSync(this.recordingPath(r), { force: true });
+      removeRecording(this.recordingPath(r));
       rmSync(join(this.dataDir, `${id}.json`), { force: true });
     }
     this.ephemeral.delete(id);
     this.onChange();
   }
 
+  /**
+   * Applies the retention policy to the data directory: deletes finished
+   * sessions older than its age, then the oldest finished ones while the
+   * directory holds more than its size (never a live one, never the newest
+   * finished one); lets live sessions drop detail past the age cap.
+   * @returns the ids deleted
+   */
+  sweep(now = Date.now()): string[] {
+    for (const s of this.live()) s.enforceRetention();
+    const facts = [];
+    for (const r of this.records.values()) {
+      if (this.ephemeral.has(r.id)) continue;
+      const path = this.recordingPath(r);
+      const live = r.live || this.loading.has(r.id);
+      const s = this.loaded.get(r.id);
+      let endMs = 0;
+      for (const f of recordingFiles(path)) {
+        try {
+          endMs = Math.max(endMs, statSync(f).mtimeMs);
+        } catch {
+          /* gone */
+        }
+      }
+      const bytes = live && s ? (s.info.retention?.diskBytes ?? s.info.sizeBytes) : recordingBytes(path);
+      facts.push({ id: r.id, live, endMs: endMs || now, bytes });
+    }
+    const plan = sweepPlan(facts, this.policy, now);
+    for (const { id, why } of plan) {
+      try {
+        this.remove(id);
+        this.opts.log?.(`deleted session ${id} (${why})`);
+      } catch (e) {
+        this.opts.log?.(`could not delete session ${id} (${why}): ${(e as Error).message}`);
+      }
+    }
+    return plan.map((p) => p.id);
+  }
+
   /** Unloads everything (server shutdown); live sessions end as they are. */
   close(): void {
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const s of this.loaded.values()) {
       if (s.info.live) {
         s.finish('the server stopped');
@@ -295,5 +369,7 @@ export class SessionStore {
 /** The protocol view of a record (no server-side fields). */
 export function publicInfo(r: SessionRecord): SessionInfo {
   const { recordingPath: _p, meta: _m, serverPid: _s, ...info } = r;
-  return { ...info, totals: { ...info.totals }, program: info.program ? { ...info.program, argv: [...info.program.argv] } : null };
+  const out: SessionInfo = { ...info, totals: { ...info.totals }, program: info.program ? { ...info.program, argv: [...info.program.argv] } : null };
+  if (info.retention) out.retention = { ...info.retention };
+  return out;
 }

@@ -24,6 +24,8 @@ import { SourceView } from './views/Source.tsx';
 import { CompareView } from './views/Compare.tsx';
 import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { Atom } from './model/atom.ts';
+import { droppedNote } from './model/retention.ts';
+import type { SessionInfo } from '../../model/protocol.ts';
 
 const TABS: Array<{ view: ViewName; label: string; needsSession: boolean }> = [
   { view: 'sessions', label: 'Sessions', needsSession: false },
@@ -166,6 +168,7 @@ function Banners() {
   const status = useAtom(hub.server?.status ?? NO_STATUS);
   const current = useAtom(hub.current);
   const behind = useAtom(hub.data) !== null && hub.gate.behind;
+  const sessions = useAtom(hub.server?.sessions ?? NO_SESSIONS);
   const out: React.ReactNode[] = [];
   if (hub.server && status.state !== 'connected' && status.state !== 'connecting') {
     out.push(
@@ -178,6 +181,14 @@ function Banners() {
     out.push(
       <div key="problem" className="st-banner st-banner--warn" role="status">
         Part of {current.title} could not be read: {current.local.problem} Everything before that point is shown.
+      </div>,
+    );
+  }
+  const dropped = current?.kind === 'server' && current.status === 'ready' ? droppedNote(sessions.find((s) => s.id === current.id)?.retention) : null;
+  if (dropped) {
+    out.push(
+      <div key="retention" className="st-banner st-banner--info" role="status" data-testid="retention-banner">
+        {dropped.charAt(0).toUpperCase() + dropped.slice(1)}: totals, conflicts and hot objects still count everything; the timeline shows what is left.
       </div>,
     );
   }
@@ -199,6 +210,7 @@ function Banners() {
   return <>{out}</>;
 }
 
+const NO_SESSIONS = new Atom<SessionInfo[]>([]);
 const NO_STATUS = new Atom({ state: 'connected' as const } as { state: 'connected' | 'connecting' | 'reconnecting' | 'failed'; message?: string });
 
 /** Keeps the URL in step with the view state (replaceState for small moves, pushState for new places) and back/forward working. */

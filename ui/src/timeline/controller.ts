@@ -26,6 +26,7 @@ import { useView } from '../state/view.ts';
 import { currentPalette, palette } from '../theme.ts';
 import { GUTTER, LANE_H, laneAt, laneTop, layoutFor, type Layout } from './layout.ts';
 import { drawTimeline, type DrawStats } from './renderer.ts';
+import { droppedLabel, droppedRange } from '../model/retention.ts';
 
 declare global {
   interface Window {
@@ -128,6 +129,15 @@ export class TimelineController {
     const d = this.data();
     if (!d) return { startNs: 0, endNs: 1000 };
     return { startNs: Math.min(0, d.bounds.startNs), endNs: Math.max(d.bounds.endNs, d.bounds.startNs + 1000) };
+  }
+
+  /** The range the server's retention policy dropped, from the session's info (absent for local files). */
+  private dropped(): { beforeNs: number; label: string } | undefined {
+    const cur = this.hub.current.get();
+    if (cur?.kind !== 'server') return undefined;
+    const info = this.hub.sessionInfo(cur.id);
+    const range = droppedRange(info);
+    return range ? { beforeNs: range.beforeNs, label: droppedLabel(info!.retention) ?? '' } : undefined;
   }
 
   private lanes(): number[] {
@@ -291,12 +301,14 @@ export class TimelineController {
       loading: !!this.inflight,
       bounds: this.bounds(),
       message,
+      dropped: this.dropped(),
     });
     this.draws++;
     const ds = this.canvas.dataset;
     ds.view = `${view.startNs}-${view.endNs}`;
     ds.mode = this.prepared ? (this.prepared.result.attempts ? 'exact' : 'summary') : 'none';
     ds.draws = String(this.draws);
+    ds.dropped = String(this.dropped()?.beforeNs ?? '');
     ds.marks = String(this.lastStats.marks);
     ds.arrows = String(this.lastStats.arrows);
     ds.ready = this.prepared && this.preparedGen === this.gen() ? '1' : '0';

@@ -33,6 +33,8 @@ export interface DrawInput {
   message?: string;
   /** no "zoom in" note when marks were left out on purpose (overview strips) */
   summaryOnly?: boolean;
+  /** detail before `beforeNs` was dropped by the server's retention policy: striped, labelled */
+  dropped?: { beforeNs: number; label: string };
 }
 
 /** Draw statistics (tests and the bench read them from the canvas element). */
@@ -92,6 +94,37 @@ export function drawTimeline(ctx: CanvasRenderingContext2D, d: DrawInput): DrawS
     ctx.globalAlpha = 0.5;
     ctx.fillRect(Math.max(GUTTER, dataEndX), AXIS_H, W - Math.max(GUTTER, dataEndX), H - AXIS_H);
     ctx.globalAlpha = 1;
+  }
+
+  // Dropped detail (retention): striped up to where detail starts, so the empty
+  // lanes read as "gone", not as idle workers.
+  if (d.dropped) {
+    const x1 = Math.min(GUTTER + plotW, X(d.dropped.beforeNs));
+    if (x1 > GUTTER) {
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(GUTTER, AXIS_H, x1 - GUTTER, H - AXIS_H);
+      ctx.clip();
+      ctx.fillStyle = p.grid;
+      ctx.globalAlpha = 0.45;
+      ctx.fillRect(GUTTER, AXIS_H, x1 - GUTTER, H - AXIS_H);
+      ctx.globalAlpha = 0.9;
+      ctx.strokeStyle = p.grid;
+      ctx.lineWidth = 1;
+      ctx.beginPath();
+      for (let x = GUTTER - H; x < x1; x += 10) {
+        ctx.moveTo(x, H);
+        ctx.lineTo(x + H - AXIS_H, AXIS_H);
+      }
+      ctx.stroke();
+      ctx.restore();
+      ctx.fillStyle = p.muted;
+      ctx.fillRect(Math.round(x1), AXIS_H, 1, H - AXIS_H);
+      ctx.font = '11px system-ui, sans-serif';
+      ctx.textBaseline = 'middle';
+      const tw = ctx.measureText(d.dropped.label).width;
+      if (x1 - GUTTER > tw + 12) ctx.fillText(d.dropped.label, x1 - tw - 6, AXIS_H + 10);
+    }
   }
 
   // Axis and grid.

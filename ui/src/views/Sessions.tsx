@@ -8,6 +8,7 @@ import type { ProgramInfo, SessionInfo } from '../../../model/protocol.ts';
 import { openLocalFile } from '../data/open-file.ts';
 import { useAtom, useHub } from '../data/hooks.ts';
 import { fmtBytes, fmtInt, fmtNs } from '../model/figures.ts';
+import { droppedNote } from '../model/retention.ts';
 import { useView } from '../state/view.ts';
 import { saveDownload } from '../components/download.ts';
 
@@ -143,6 +144,12 @@ function SessionTable({ sessions }: { sessions: SessionInfo[] }) {
                 {s.source}
                 {s.program ? ` · pid ${s.program.pid}` : ''}
                 {s.problem ? <span title={s.problem}> · ⚠ {s.problem}</span> : null}
+                {droppedNote(s.retention) ? (
+                  <span data-testid="session-retention" title="The server's retention policy dropped the oldest detail; totals, conflicts and hot objects still count everything">
+                    {' '}
+                    · ✂ {droppedNote(s.retention)}
+                  </span>
+                ) : null}
               </div>
             </td>
             <td className="st-small">{s.startTime ? new Date(s.startTime).toLocaleString() : '—'}</td>
