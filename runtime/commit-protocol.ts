@@ -465,7 +465,6 @@ export abstract class CommitProtocol extends TxLogs {
           // an inevitable transaction appeared: step back (nothing was written)
           Atomics.store(i32, GS_WORD, g);
           Atomics.notify(i32, GS_WORD);
-        Atomics.notify(i32, GS_WORD);
           continue;
         }
       }
