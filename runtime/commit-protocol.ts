@@ -251,17 +251,21 @@ export abstract class CommitProtocol extends TxLogs {
       const e = this.wsFind(s);
       if (e >= 0) return this.wsVal[e];
     }
-    if (this.dlCount !== 0) return this.readSlow(obj, s) + this.pendingAdds(s);
     const v = this.f64[s << 1];
     // value first, then version (write-back stores them the other way round)
-    if (this.i32[(s << 2) + 2] > this.snapshot) return this.readSlow(obj, s);
+    if (this.i32[(s << 2) + 2] > this.snapshot) {
+      const r = this.readSlow(obj, s);
+      return this.dlCount !== 0 ? r + this.pendingAdds(s) : r;
+    }
     const n = this.rlCount;
     if (n === this.rlCap) this.growReadLog();
     this.rlSlot[n] = s;
     this.rlObj[n] = obj;
     if (RECORDER && this.recording) this.rlSite[n] = this.recorder!.useSite(this.siteCell[0]);
     this.rlCount = n + 1;
-    return v;
+    // this attempt's own commutative adds to the slot (TCounter.add, TArray.add) are
+    // applied at commit; a read sees them on top of the snapshot's value
+    return this.dlCount !== 0 ? v + this.pendingAdds(s) : v;
   }
 
   protected readSlow(obj: number, s: number): number {
