@@ -38,9 +38,9 @@
  * (and so the prologue) has run; a `const` would then throw a TDZ
  * ReferenceError, while here the store merely lands on a dummy function object.
  */
-import { parse, type Node as AcornNode, type Options as AcornOptions } from 'acorn';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseProgram, type AstNode } from './parse.ts';
 import { SITE_STRIDE, SITES_GLOBAL_KEY, type ModuleSites } from '../runtime/sites.ts';
 import {
   composeEdit,
@@ -136,7 +136,7 @@ const HOISTED = 'function __stm$c(){}function __stm$b(){}function __stm$t(){}';
 
 // acorn's ESTree nodes, accessed loosely: this file reads many node kinds and
 // the transform must not depend on the typing of every one.
-type N = AcornNode & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type N = AstNode;
 
 /** Child keys per node type, in source order (ES2025 ESTree as produced by acorn). */
 const KEYS: Record<string, readonly string[]> = {
@@ -842,8 +842,6 @@ function emptySites(url: string): ModuleSites {
   return { url, sources: [], names: [], sites: [] };
 }
 
-const PARSE_BASE: AcornOptions = { ecmaVersion: 'latest', allowHashBang: true, preserveParens: true };
-
 /** Whether `code` holds only white space from `from` on. */
 function isBlank(code: string, from: number): boolean {
   for (let i = from; i < code.length; i++) {
@@ -851,17 +849,6 @@ function isBlank(code: string, from: number): boolean {
     if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return false;
   }
   return true;
-}
-
-function parseEither(code: string, sourceType: 'module' | 'script' | 'unknown', onComment: AcornOptions['onComment']): N {
-  if (sourceType !== 'script') {
-    try {
-      return parse(code, { ...PARSE_BASE, sourceType: 'module', onComment }) as N;
-    } catch (e) {
-      if (sourceType === 'module') throw e;
-    }
-  }
-  return parse(code, { ...PARSE_BASE, sourceType: 'script', allowReturnOutsideFunction: true, onComment }) as N;
 }
 
 /**
@@ -897,7 +884,7 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
   const sourceType = opts.sourceType ?? 'unknown';
   if (oldComment && isBlank(code, oldComment.end)) {
     try {
-      ast = parseEither(code.slice(0, oldComment.start), sourceType, undefined);
+      ast = parseProgram(code.slice(0, oldComment.start), sourceType);
       commentIsReal = true;
     } catch {
       ast = undefined;
@@ -905,11 +892,11 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
   }
   if (!ast) {
     try {
-      ast = parseEither(
+      ast = parseProgram(
         code,
         sourceType,
         oldComment
-          ? (_block, _text, start, end) => {
+          ? (start, end) => {
               if (start === oldComment.start && end === oldComment.end) commentIsReal = true;
             }
           : undefined,
