@@ -71,6 +71,11 @@ function meriyahEither(parse: MeriyahParse, code: string, sourceType: 'module' |
   return parse(code, { ...base, sourceType: 'script', globalReturn: true });
 }
 
+/** The parser in use: `'meriyah'`, or `'acorn'` (meriyah missing, or `STMSCOPE_PARSER=acorn`). */
+export function parserName(): 'meriyah' | 'acorn' {
+  return loadMeriyah() ? 'meriyah' : 'acorn';
+}
+
 /**
  * Parses `code` as a module (or, for `'unknown'`, a module then a script;
  * scripts may `return` at top level and start with a hashbang). Parentheses
