@@ -71,6 +71,16 @@ function meriyahEither(parse: MeriyahParse, code: string, sourceType: 'module' |
   return parse(code, { ...base, sourceType: 'script', globalReturn: true });
 }
 
+/**
+ * Forces a parser (benchmarks and tests compare them); `undefined` goes back
+ * to the default (meriyah when installed and `STMSCOPE_PARSER` is not `acorn`).
+ */
+export function useParser(name: 'meriyah' | 'acorn' | undefined): void {
+  meriyah = undefined;
+  if (name === 'acorn') meriyah = null;
+  else if (loadMeriyah() === null && name === 'meriyah') throw new Error('meriyah is not installed');
+}
+
 /** The parser in use: `'meriyah'`, or `'acorn'` (meriyah missing, or `STMSCOPE_PARSER=acorn`). */
 export function parserName(): 'meriyah' | 'acorn' {
   return loadMeriyah() ? 'meriyah' : 'acorn';
