@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync } from 'node:fs';
 import { transformSync } from 'esbuild';
+import remapping from '@jridgewell/remapping';
 import {
   composeEdit,
   editMappings,
@@ -121,5 +123,51 @@ describe('editMappings and composeEdit', () => {
     const out = editMappings(lineStarts(code), [{ offset: 0, length: 2 }, { offset: 1, length: 1, mapTo: 0 }], []);
     const m = new SourceMap({ version: 3, sources: ['s'], names: [], mappings: encodeDecoded(out) });
     expect(m.originalPositionFor(1, 4).column).toBe(0); // "(" reported by V8 for (s,f)(x) -> f
+  });
+});
+
+describe('composeEdit against remapping (the reference it replaces)', () => {
+  /** every segment as (generated line:col -> resolved source, line, col, name), the form two equal maps share */
+  const positions = (raw: { sources: Array<string | null>; names: string[]; mappings: string }): string[] => {
+    const m = new SourceMap({ version: 3, sources: raw.sources, names: raw.names, mappings: raw.mappings });
+    return m.lines.flatMap((segs, l) =>
+      segs.map((s) => (s.length === 1 ? `${l}:${s[0]}` : `${l}:${s[0]} ${raw.sources[s[1]]} ${s[2]}:${s[3]} ${s.length === 5 ? raw.names[s[4]] : ''}`)),
+    );
+  };
+
+  it('gives the same segments as remapping on compiled runtime sources with insertions everywhere', () => {
+    const dir = new URL('../runtime/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).slice(0, 8);
+    expect(files.length).toBeGreaterThan(3);
+    let compared = 0;
+    for (const f of files) {
+      const r = transformSync(readFileSync(new URL(f, dir), 'utf8'), { loader: 'ts', sourcemap: 'external', sourcesContent: true, sourcefile: f, minifyWhitespace: true });
+      const input = JSON.parse(r.map);
+      const base = new SourceMap(input, 'file:///p/' + f);
+      const starts = lineStarts(r.code);
+      // an insertion before every 7th character and every dot (as the transform's site stores land)
+      const insertions = [];
+      for (let i = 0; i < r.code.length; i++) if (i % 7 === 0 || r.code[i] === '.') insertions.push({ offset: i, length: 1 + (i % 5), mapTo: i % 3 === 0 ? Math.max(0, i - 1) : undefined });
+      const anchors = base.lines.flatMap((segs, l) => segs.map((s) => starts[l] + s[0]));
+      const edit = editMappings(starts, insertions, anchors);
+      const ours = composeEdit(edit, 'file:///p/' + f, base, f);
+      const theirs = remapping({ version: 3, file: f, sources: ['file:///p/' + f], names: [], mappings: edit }, (_s, ctx) => (ctx.depth === 1 ? input : null));
+      const a = positions(ours);
+      expect(a).toEqual(positions(theirs as never));
+      const content = (m: { sourcesContent?: Array<string | null> | null }) => (m.sourcesContent ?? []).filter((c) => c != null);
+      expect(content(ours)).toEqual(content(theirs));
+      if (f === files[0]) expect(content(ours)).toEqual([readFileSync(new URL(f, dir), 'utf8')]);
+      compared += a.length;
+    }
+    expect(compared).toBeGreaterThan(2_000);
+  });
+
+  it('a null source and a sourceless segment come out as in remapping', () => {
+    const input = { version: 3, sources: ['a.ts', null], names: ['n'], mappings: 'AAAAA,EAAE,ECAA,E' };
+    const edit = [[[0, 0, 0, 0], [1, 0, 0, 2], [3, 0, 0, 4], [5, 0, 0, 6], [9, 0, 0, 9]]] as never;
+    const ours = composeEdit(edit, 'file:///p/x.js', input as never, 'x.js');
+    const theirs = remapping({ version: 3, sources: ['file:///p/x.js'], names: [], mappings: edit }, (_s, ctx) => (ctx.depth === 1 ? (input as never) : null));
+    expect(positions(ours)).toEqual(positions(theirs as never));
+    expect(positions(ours).some((p) => !p.includes(' '))).toBe(true);
   });
 });

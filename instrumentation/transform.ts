@@ -38,9 +38,9 @@
  * (and so the prologue) has run; a `const` would then throw a TDZ
  * ReferenceError, while here the store merely lands on a dummy function object.
  */
-import { parse, type Node as AcornNode, type Options as AcornOptions } from 'acorn';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { parseProgram, type AstNode } from './parse.ts';
 import { SITE_STRIDE, SITES_GLOBAL_KEY, type ModuleSites } from '../runtime/sites.ts';
 import {
   composeEdit,
@@ -136,7 +136,7 @@ const HOISTED = 'function __stm$c(){}function __stm$b(){}function __stm$t(){}';
 
 // acorn's ESTree nodes, accessed loosely: this file reads many node kinds and
 // the transform must not depend on the typing of every one.
-type N = AcornNode & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type N = AstNode;
 
 /** Child keys per node type, in source order (ES2025 ESTree as produced by acorn). */
 const KEYS: Record<string, readonly string[]> = {
@@ -375,7 +375,7 @@ class Walker {
   /** offsets holding a Prefix edit (to place ASI guards) */
   private readonly prefixAt = new Set<number>();
   /** names inferred by parents for function/class nodes */
-  private readonly inferred = new Map<N, string>();
+  private inferred = new Map<N, string>();
   private fn = '<top-level>';
   /** the function being visited wrote the temporary (see visitFunction) */
   private tempUsed = false;
@@ -389,6 +389,11 @@ class Walker {
     anchors: boolean,
   ) {
     this.anchors = anchors ? [] : null;
+  }
+
+  /** Drops the references into the syntax tree once the walk is done. */
+  releaseTree(): void {
+    this.inferred = new Map();
   }
 
   private store(k: number): string {
@@ -781,7 +786,7 @@ function isIdentChar(c: number): boolean {
 class Sources {
   readonly files: string[] = [];
   private readonly index = new Map<string, number>();
-  private readonly lines = new Map<number, { text: string; starts: Int32Array } | null>();
+  private readonly lines = new Map<number, { text: string; starts: Int32Array; lastLine: number; lastText: string } | null>();
   constructor(private readonly read: (path: string) => string | undefined) {}
 
   id(file: string, content?: () => string | undefined, starts?: Int32Array): number {
@@ -791,7 +796,7 @@ class Sources {
       this.files.push(file);
       this.index.set(file, i);
       const text = content?.() ?? this.read(file);
-      this.lines.set(i, text === undefined ? null : { text, starts: starts ?? lineStarts(text) });
+      this.lines.set(i, text === undefined ? null : { text, starts: starts ?? lineStarts(text), lastLine: -1, lastText: '' });
     }
     return i;
   }
@@ -800,8 +805,11 @@ class Sources {
   line(i: number, line0: number): string | undefined {
     const src = this.lines.get(i);
     if (!src || line0 < 0 || line0 >= src.starts.length) return undefined;
+    // sites come in source order, often several on one line
+    if (src.lastLine === line0) return src.lastText;
     const end = line0 + 1 < src.starts.length ? src.starts[line0 + 1] : src.text.length;
-    return src.text.slice(src.starts[line0], end).replace(/(\r\n|[\n\r\u2028\u2029])$/, '');
+    src.lastLine = line0;
+    return (src.lastText = src.text.slice(src.starts[line0], end).replace(/(\r\n|[\n\r\u2028\u2029])$/, ''));
   }
 }
 
@@ -842,8 +850,6 @@ function emptySites(url: string): ModuleSites {
   return { url, sources: [], names: [], sites: [] };
 }
 
-const PARSE_BASE: AcornOptions = { ecmaVersion: 'latest', allowHashBang: true, preserveParens: true };
-
 /** Whether `code` holds only white space from `from` on. */
 function isBlank(code: string, from: number): boolean {
   for (let i = from; i < code.length; i++) {
@@ -851,17 +857,6 @@ function isBlank(code: string, from: number): boolean {
     if (c !== 32 && c !== 10 && c !== 13 && c !== 9) return false;
   }
   return true;
-}
-
-function parseEither(code: string, sourceType: 'module' | 'script' | 'unknown', onComment: AcornOptions['onComment']): N {
-  if (sourceType !== 'script') {
-    try {
-      return parse(code, { ...PARSE_BASE, sourceType: 'module', onComment }) as N;
-    } catch (e) {
-      if (sourceType === 'module') throw e;
-    }
-  }
-  return parse(code, { ...PARSE_BASE, sourceType: 'script', allowReturnOutsideFunction: true, onComment }) as N;
 }
 
 /**
@@ -897,7 +892,7 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
   const sourceType = opts.sourceType ?? 'unknown';
   if (oldComment && isBlank(code, oldComment.end)) {
     try {
-      ast = parseEither(code.slice(0, oldComment.start), sourceType, undefined);
+      ast = parseProgram(code.slice(0, oldComment.start), sourceType);
       commentIsReal = true;
     } catch {
       ast = undefined;
@@ -905,11 +900,11 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
   }
   if (!ast) {
     try {
-      ast = parseEither(
+      ast = parseProgram(
         code,
         sourceType,
         oldComment
-          ? (_block, _text, start, end) => {
+          ? (start, end) => {
               if (start === oldComment.start && end === oldComment.end) commentIsReal = true;
             }
           : undefined,
@@ -928,10 +923,13 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
     throw e;
   }
   if (walker.sites.length === 0) return unchanged('no sites');
-  const body = ast.body as N[];
-  const first = body.find((s) => !(s.type === 'ExpressionStatement' && typeof s.directive === 'string'));
-  if (!first) return unchanged('no sites');
-  walker.addPrologue(first.start);
+  const prologueAt = (ast.body as N[]).find((s) => !(s.type === 'ExpressionStatement' && typeof s.directive === 'string'))?.start;
+  if (prologueAt === undefined) return unchanged('no sites');
+  walker.addPrologue(prologueAt);
+  // the tree (tens of bytes per byte of code) is garbage from here on: let the
+  // young-generation collections the map work triggers drop it, not copy it
+  ast = undefined;
+  walker.releaseTree();
 
   // the old sourceMappingURL comment no longer describes the output: drop it
   const lastEdit = walker.edits.reduce((m, e) => Math.max(m, e.offset), 0);
@@ -976,13 +974,17 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
       const ls = starts[l];
       for (const seg of lines[l]) baseAnchors.push(ls + seg[0]);
     }
-    composedMap = composeEdit(editMappings(starts, insertions, baseAnchors), url, inputMap!, fileName, true);
+    composedMap = composeEdit(editMappings(starts, insertions, baseAnchors), url, base, fileName, true);
   } else {
     // the original is the module's own URL: tools read it there, no need to embed it
     composedMap = composeEdit(editMappings(starts, insertions, walker.anchors ?? []), url, null, fileName);
   }
-  const composedJson = JSON.stringify(composedMap);
-  const registeredMap = opts.registerMap === false ? undefined : composedMap.sourcesContent ? JSON.stringify({ ...composedMap, sourcesContent: undefined }) : composedJson;
+  // the registered map leaves sourcesContent out (the sources are on disk):
+  // stringify the rest once and append the contents for the full map
+  const { sourcesContent, ...bareMap } = composedMap;
+  const bareJson = JSON.stringify(bareMap);
+  const composedJson = sourcesContent ? `${bareJson.slice(0, -1)},"sourcesContent":${JSON.stringify(sourcesContent)}}` : bareJson;
+  const registeredMap = opts.registerMap === false ? undefined : bareJson;
   let outMap = composedJson;
   if (opts.outputMap === 'edit') {
     const edit = base ? editMappings(starts, insertions, walker.anchors ?? []) : null;
@@ -1004,6 +1006,7 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
     return s;
   };
   const sourceIds: number[] = [];
+  const lineTextIds = new Map<number, number>();
   for (const s of walker.sites) {
     const gl = lineOf(starts, s.offset);
     const gc = s.offset - starts[gl];
@@ -1033,7 +1036,19 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
       text = sources.line(src, line0);
       if (text !== undefined) col = refineColumn(text, col, s.name);
     }
-    siteTable.push(src, line0 + 1, col + 1, strings.id(s.fn), text === undefined ? -1 : strings.id(siteText(text, col)));
+    let textId = -1;
+    if (text !== undefined) {
+      // a short line's text does not depend on the column: intern it once per line
+      const short = text.length <= MAX_TEXT;
+      const key = src * 0x400000 + line0;
+      const cached = short ? lineTextIds.get(key) : undefined;
+      if (cached !== undefined) textId = cached;
+      else {
+        textId = strings.id(siteText(text, col));
+        if (short) lineTextIds.set(key, textId);
+      }
+    }
+    siteTable.push(src, line0 + 1, col + 1, strings.id(s.fn), textId);
   }
   const sites: ModuleSites = { url, sources: sources.files, names: strings.list, sites: siteTable };
   if (registeredMap !== undefined) sites.map = registeredMap;

@@ -176,7 +176,7 @@ beforeAll(async () => {
     format: 'esm',
     target: 'node20',
     outExtension: { '.js': '.mjs' },
-    external: ['acorn', 'esbuild'],
+    external: ['acorn', 'meriyah', 'esbuild'],
     logLevel: 'error',
   });
   bundleRegister = join(bundleDir, 'register.mjs');
