@@ -125,6 +125,11 @@ export type ThreadCommitHook = () => void;
 /** Transaction state and the commit protocol of a thread's heap handle. */
 export abstract class CommitProtocol extends TxLogs {
   protected doomed = false;
+  /**
+   * Non-zero when a write barrier must leave its fast path: bit 1 doomed, bit 2
+   * recording. One test per write covers both (see rlLimit for reads).
+   */
+  protected writeFlags = 0;
   /** clock value the attempt's reads are consistent with; -1 outside transactions and when doomed */
   protected snapshot = -1;
   /** renormalisation count when the attempt began (a renormalisation voids every snapshot) */
@@ -170,6 +175,7 @@ export abstract class CommitProtocol extends TxLogs {
   protected begin(attempt: number): void {
     this.inTx = true;
     this.doomed = false;
+    this.writeFlags = RECORDER && this.recording ? 2 : 0;
     this.attempt = attempt;
     this.rlCount = 0;
     this.wsCount = 0;
@@ -193,6 +199,8 @@ export abstract class CommitProtocol extends TxLogs {
       this.recordingPoll = 31;
       const session = Atomics.load(this.i32, W_RECORDING);
       this.recording = session !== 0 && (this.recorderSession === session || this.startRecording(session));
+      this.writeFlags = this.recording ? 2 : 0;
+      this.rlLimit = this.recording ? 0 : this.rlCap;
     }
     this.attemptStartNs = this.clock.now();
     if (RECORDER && this.recording) this.recorder!.txStart(this.txSeq, attempt, this.attemptStartNs, this.txName, this.siteCell[0]);
@@ -258,14 +266,19 @@ export abstract class CommitProtocol extends TxLogs {
       return this.dlCount !== 0 ? r + this.pendingAdds(s) : r;
     }
     const n = this.rlCount;
-    if (n === this.rlCap) this.growReadLog();
+    if (n >= this.rlLimit) this.readLogSlow(n);
     this.rlSlot[n] = s;
     this.rlObj[n] = obj;
-    if (RECORDER && this.recording) this.rlSite[n] = this.recorder!.useSite(this.siteCell[0]);
     this.rlCount = n + 1;
     // this attempt's own commutative adds to the slot (TCounter.add, TArray.add) are
     // applied at commit; a read sees them on top of the snapshot's value
     return this.dlCount !== 0 ? v + this.pendingAdds(s) : v;
+  }
+
+  /** A read-log append past rlLimit: grows the log when full, records the read's site when recording. */
+  private readLogSlow(n: number): void {
+    if (n === this.rlCap) this.growReadLog();
+    if (RECORDER && this.recording) this.rlSite[n] = this.recorder!.useSite(this.siteCell[0]);
   }
 
   protected readSlow(obj: number, s: number): number {
@@ -277,10 +290,9 @@ export abstract class CommitProtocol extends TxLogs {
       // still newer than the extended snapshot: a commit is writing it right now
       if (this.i32[(s << 2) + 2] <= g) {
         const n = this.rlCount;
-        if (n === this.rlCap) this.growReadLog();
+        if (n >= this.rlLimit) this.readLogSlow(n);
         this.rlSlot[n] = s;
         this.rlObj[n] = obj;
-        if (RECORDER && this.recording) this.rlSite[n] = this.recorder!.useSite(this.siteCell[0]);
         this.rlCount = n + 1;
         return v;
       }
@@ -324,8 +336,11 @@ export abstract class CommitProtocol extends TxLogs {
       this.f64[s << 1] = v;
       return;
     }
-    if (this.doomed) throw ABORT_SIGNAL;
-    const site = RECORDER && this.recording ? this.recorder!.useSite(this.siteCell[0]) : 0;
+    let site = 0;
+    if (this.writeFlags !== 0) {
+      if (this.doomed) throw ABORT_SIGNAL;
+      if (RECORDER && this.recording) site = this.recorder!.useSite(this.siteCell[0]);
+    }
     // a write replaces whatever this transaction added to the slot before
     if (this.dlCount !== 0) this.cancelAdds(s);
     // one probe finds the slot's entry or the free place for it
@@ -368,8 +383,11 @@ export abstract class CommitProtocol extends TxLogs {
       this.f64[s << 1] += delta;
       return;
     }
-    if (this.doomed) throw ABORT_SIGNAL;
-    const site = RECORDER && this.recording ? this.recorder!.useSite(this.siteCell[0]) : 0;
+    let site = 0;
+    if (this.writeFlags !== 0) {
+      if (this.doomed) throw ABORT_SIGNAL;
+      if (RECORDER && this.recording) site = this.recorder!.useSite(this.siteCell[0]);
+    }
     if (this.wsCount !== 0) {
       // an add to a slot this transaction wrote changes the written value
       const e = this.wsFind(s);
@@ -613,6 +631,7 @@ export abstract class CommitProtocol extends TxLogs {
 
   protected doom(): void {
     this.doomed = true;
+    this.writeFlags |= 1;
     this.snapshot = -1;
   }
 

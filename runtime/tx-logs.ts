@@ -15,6 +15,13 @@ export class TxLogs extends HeapMemory {
   protected rlSite = new Int32Array(1024);
   protected rlCount = 0;
   protected rlCap = 1024;
+  /**
+   * Read-log length that sends an append to the slow path: `rlCap`, or 0 while
+   * recording (every read then records its site there). One comparison on the
+   * fast path covers both, so a thread that does not record pays nothing per
+   * read for the recorder.
+   */
+  protected rlLimit = 1024;
   /** write set: entries in insertion order, indexed by an open-addressing table */
   protected wsSlot = new Int32Array(64);
   protected wsObj = new Int32Array(64);
@@ -110,6 +117,7 @@ export class TxLogs extends HeapMemory {
   protected growReadLog(): void {
     const n = this.rlCap * 2;
     this.rlCap = n;
+    if (this.rlLimit !== 0) this.rlLimit = n;
     this.rlSlot = grow32(this.rlSlot, n);
     this.rlObj = grow32(this.rlObj, n);
     this.rlSite = grow32(this.rlSite, n);
