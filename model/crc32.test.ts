@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { crc32 } from './crc32.ts';
+import * as zlib from 'node:zlib';
+import { crc32, useNativeCrc32 } from './crc32.ts';
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -40,5 +41,21 @@ describe('crc32', () => {
       expect(crc32(data, crc32(data, 0, 0, cut), cut)).toBe(whole);
     }
     expect(crc32(data, 0, 10, 20)).toBe(crc32(data.subarray(10, 20)));
+  });
+
+  it('gives the same values with a native implementation installed (whole, continued, sub-ranges)', () => {
+    const buf = new Uint8Array(70_001);
+    for (let i = 0; i < buf.length; i++) buf[i] = (i * 2654435761) >>> 24;
+    const cases = (): number[] => [crc32(buf), crc32(buf, crc32(buf, 0, 0, 1000), 1000), crc32(buf, 0, 3, 60_003), crc32(buf, 0, 7, 300), crc32(buf, 0, 5, 100)];
+    const tables = cases();
+    let calls = 0;
+    useNativeCrc32((d, v) => (calls++, zlib.crc32(d, v)));
+    try {
+      expect(cases()).toEqual(tables);
+      expect(calls).toBe(5); // all but the 95-byte range, which stays on the tables
+    } finally {
+      useNativeCrc32(null);
+    }
+    expect(tables[1]).toBe(tables[0]);
   });
 });

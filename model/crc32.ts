@@ -28,6 +28,24 @@ const TABLES: Uint32Array = (() => {
 
 const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** A CRC-32 continuing from `value`, as Node's `zlib.crc32(data, value)` computes it. */
+export type Crc32Function = (data: Uint8Array, value: number) => number;
+
+let native: Crc32Function | null = null;
+/** Below this, the call into native code costs more than the table loop saves. */
+const NATIVE_MIN_BYTES = 256;
+
+/**
+ * Installs a faster implementation with the same result (Node's
+ * `zlib.crc32`, hardware-assisted: ~6 GB/s against ~2.3 GB/s for the tables
+ * here). This module stays free of Node APIs (it runs in the browser too): the
+ * Node-side encoder and decoder owners install it (instrumentation/agent/streams.ts,
+ * server/session/session.ts). `null` goes back to the tables.
+ */
+export function useNativeCrc32(f: Crc32Function | null): void {
+  native = f;
+}
+
 /**
  * Continues a CRC-32 over `bytes[start, end)`.
  *
@@ -37,6 +55,7 @@ const LITTLE = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
  * @returns the CRC-32 of everything fed so far, as an unsigned 32-bit integer
  */
 export function crc32(bytes: Uint8Array, crc = 0, start = 0, end = bytes.length): number {
+  if (native !== null && end - start >= NATIVE_MIN_BYTES) return native(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end), crc);
   const t = TABLES;
   let c = ~crc;
   let i = start;

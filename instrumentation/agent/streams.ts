@@ -20,6 +20,7 @@
  */
 import { Ev, RECORD_WORDS, header } from '../../model/records.ts';
 import { ChunkType, RecordingEncoder, encodeChunk, type RecordingEnd, type RecordingMeta } from '../../model/format.ts';
+import './native-crc.ts';
 
 /** Where a stream's bytes go. */
 export interface StreamSink {

@@ -30,6 +30,7 @@ import { FormatError, RecordingDecoder, type DecodeStatus, type RecordingMeta, t
 import type { SessionInfo, SessionSource } from '../../model/protocol.ts';
 import { DiskTimeline, type DiskTimelineOptions } from './disk-timeline.ts';
 import { RetainedRecording, recordingBytes, recordingFiles, retentionInfo, trimStateOf } from './retention.ts';
+import '../../instrumentation/agent/native-crc.ts';
 
 /** What is persisted next to a recording (`<id>.json`). */
 export interface SessionRecord extends SessionInfo {
