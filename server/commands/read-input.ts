@@ -8,6 +8,7 @@ import { stat } from 'node:fs/promises';
 import { FormatError } from '../../model/format.ts';
 import { InputError, RecordingInput, type InputStatus } from '../../model/input.ts';
 import { PypyFormatError, type PypyImportOptions } from '../../model/pypy/convert.ts';
+import '../../instrumentation/agent/native-crc.ts';
 
 /** Bytes per read (as `stmscope report`). */
 const READ_BYTES = 1024 * 1024;
