@@ -154,6 +154,8 @@ export abstract class CommitProtocol extends TxLogs {
   recording = false;
   readonly siteCell: Int32Array = siteRegistry().cell;
   protected recorder: Recorder | null = null;
+  /** the site usedSite() last defined in this recording session (0 is never defined) */
+  private lastUsedSite = 0;
 
   // ---- last abort facts (raw; materialised by lastAbortInfo) ----------------
   protected la = {
@@ -278,7 +280,21 @@ export abstract class CommitProtocol extends TxLogs {
   /** A read-log append past rlLimit: grows the log when full, records the read's site when recording. */
   private readLogSlow(n: number): void {
     if (n === this.rlCap) this.growReadLog();
-    if (RECORDER && this.recording) this.rlSite[n] = this.recorder!.useSite(this.siteCell[0]);
+    if (RECORDER && this.recording) this.rlSite[n] = this.usedSite();
+  }
+
+  /**
+   * The site of the access being made (recording only), defined in the
+   * recording on first use. A loop makes its accesses from the same few sites:
+   * the last one is remembered, so most accesses skip the recorder's lookup.
+   */
+  private usedSite(): number {
+    const site = this.siteCell[0];
+    if (site !== this.lastUsedSite) {
+      this.recorder!.useSite(site);
+      this.lastUsedSite = site;
+    }
+    return site;
   }
 
   protected readSlow(obj: number, s: number): number {
@@ -339,7 +355,7 @@ export abstract class CommitProtocol extends TxLogs {
     let site = 0;
     if (this.writeFlags !== 0) {
       if (this.doomed) throw ABORT_SIGNAL;
-      if (RECORDER && this.recording) site = this.recorder!.useSite(this.siteCell[0]);
+      if (RECORDER && this.recording) site = this.usedSite();
     }
     // a write replaces whatever this transaction added to the slot before
     if (this.dlCount !== 0) this.cancelAdds(s);
@@ -386,7 +402,7 @@ export abstract class CommitProtocol extends TxLogs {
     let site = 0;
     if (this.writeFlags !== 0) {
       if (this.doomed) throw ABORT_SIGNAL;
-      if (RECORDER && this.recording) site = this.recorder!.useSite(this.siteCell[0]);
+      if (RECORDER && this.recording) site = this.usedSite();
     }
     if (this.wsCount !== 0) {
       // an add to a slot this transaction wrote changes the written value
@@ -714,6 +730,7 @@ export abstract class CommitProtocol extends TxLogs {
   protected recordingPoll = 0;
 
   protected startRecording(session: number): boolean {
+    this.lastUsedSite = 0; // a new session defines its sites anew
     if (this.recorder === null) {
       const ring = new RingWriter(this.shared.rings, this.thread, this.i32[W_RING_RECORDS]);
       this.recorder = new Recorder(this, ring, this.shared.options.stackDepth);

@@ -32,6 +32,8 @@ export class Recorder {
   private readonly depth: number;
   private strings = new Map<string, number>();
   private nextString = 1;
+  private lastString: string | undefined = undefined;
+  private lastStringId = 0;
   /** 1 = registry site already defined in this stream */
   private defined = new Uint8Array(256);
   private dynamicSites = new Map<string, number>();
@@ -68,6 +70,8 @@ export class Recorder {
   reset(): void {
     this.strings.clear();
     this.nextString = 1;
+    this.lastString = undefined;
+    this.lastStringId = 0;
     this.defined = new Uint8Array(256);
     this.dynamicSites.clear();
     this.abortSites.clear();
@@ -327,8 +331,14 @@ export class Recorder {
 
   /** Interns `s` in this stream, emitting its definition on first use. */
   str(s: string): number {
+    // a thread runs the same transaction name over and over: skip the map then
+    if (s === this.lastString) return this.lastStringId;
     let id = this.strings.get(s);
-    if (id !== undefined) return id;
+    if (id !== undefined) {
+      this.lastString = s;
+      this.lastStringId = id;
+      return id;
+    }
     id = this.nextString++;
     this.strings.set(s, id);
     const bytes = encoder.encode(s);
