@@ -1040,7 +1040,7 @@ export function instrument(code: string, url: string, opts: InstrumentOptions = 
     if (text !== undefined) {
       // a short line's text does not depend on the column: intern it once per line
       const short = text.length <= MAX_TEXT;
-      const key = src * 0x400000 + line0;
+      const key = src * 2 ** 32 + line0; // exact below 2^21 sources
       const cached = short ? lineTextIds.get(key) : undefined;
       if (cached !== undefined) textId = cached;
       else {

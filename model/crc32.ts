@@ -38,9 +38,10 @@ const NATIVE_MIN_BYTES = 256;
 /**
  * Installs a faster implementation with the same result (Node's
  * `zlib.crc32`, hardware-assisted: ~6 GB/s against ~2.3 GB/s for the tables
- * here). This module stays free of Node APIs (it runs in the browser too): the
- * Node-side encoder and decoder owners install it (instrumentation/agent/streams.ts,
- * server/session/session.ts). `null` goes back to the tables.
+ * here). This module stays free of Node APIs (it runs in the browser too):
+ * instrumentation/agent/native-crc.ts installs it, imported for that effect by
+ * the agent's streams, the server's sessions and the CLI's input reader.
+ * `null` goes back to the tables.
  */
 export function useNativeCrc32(f: Crc32Function | null): void {
   native = f;
